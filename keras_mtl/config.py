@@ -1,0 +1,139 @@
+"""Training configs: defaults, validation and clear errors (no file I/O here)."""
+
+import copy
+
+from keras_mtl.tasks import TASK_TYPES
+
+
+class ConfigError(ValueError):
+    """A training config that cannot be used; the message names the bad field."""
+
+
+DEFAULTS = {
+    "name": "keras_mtl_run",
+    "backbone": {
+        "preset": "minilm",
+        "num_layers": None,
+        "sequence_length": 128,
+        "load_weights": True,
+    },
+    "data": {"dataset": "atis", "seed": 0},
+    "tasks": None,
+    "training": {
+        "epochs": 3,
+        "batch_size": 32,
+        "learning_rate": 5e-5,
+        "warmup_ratio": 0.1,
+        "weight_decay": 0.01,
+        "seed": 0,
+        "bucket_step": 8,
+    },
+    "output": None,
+}
+
+_TASK_KEYS = {
+    "name", "type", "labels", "loss", "metrics", "weight", "pooling", "dropout",
+    "hidden_dim", "threshold",
+}
+
+_TYPES = {
+    "backbone": {
+        "preset": str, "num_layers": (int, type(None)), "sequence_length": int,
+        "load_weights": bool,
+    },
+    "data": {"dataset": str, "seed": int},
+    "training": {
+        "epochs": int, "batch_size": int, "learning_rate": (int, float),
+        "warmup_ratio": (int, float), "weight_decay": (int, float), "seed": int,
+        "bucket_step": (int, type(None)),
+    },
+}
+
+
+def resolve_config(config):
+    """A complete, validated config: `config` laid over `DEFAULTS`.
+
+    Raises `ConfigError` naming the offending field for unknown keys, wrong types
+    and out-of-range values.
+    """
+    if not isinstance(config, dict):
+        raise ConfigError(
+            f"A config must be a mapping of sections, got {type(config).__name__}."
+        )
+    unknown = sorted(set(config) - set(DEFAULTS))
+    if unknown:
+        raise ConfigError(
+            f"Unknown config section(s) {unknown}; known: {sorted(DEFAULTS)}."
+        )
+    resolved = copy.deepcopy(DEFAULTS)
+    for section, fields in _TYPES.items():
+        given = config.get(section) or {}
+        if not isinstance(given, dict):
+            raise ConfigError(f"'{section}' must be a mapping, got {given!r}.")
+        unknown = sorted(set(given) - set(fields))
+        if unknown:
+            raise ConfigError(
+                f"Unknown key(s) {unknown} in '{section}'; known: {sorted(fields)}."
+            )
+        for key, value in given.items():
+            expected = fields[key]
+            if isinstance(value, bool) and expected is not bool:
+                raise ConfigError(f"'{section}.{key}' must not be a boolean: {value!r}.")
+            if not isinstance(value, expected):
+                raise ConfigError(
+                    f"'{section}.{key}' has the wrong type: {value!r} "
+                    f"({type(value).__name__})."
+                )
+            resolved[section][key] = value
+    for key in ("name", "output"):
+        if key in config:
+            if config[key] is not None and not isinstance(config[key], str):
+                raise ConfigError(f"'{key}' must be a string, got {config[key]!r}.")
+            resolved[key] = config[key]
+    training = resolved["training"]
+    for key in ("epochs", "batch_size"):
+        if training[key] < 1:
+            raise ConfigError(f"'training.{key}' must be >= 1, got {training[key]}.")
+    if not training["learning_rate"] > 0:
+        raise ConfigError(
+            f"'training.learning_rate' must be > 0, got {training['learning_rate']}."
+        )
+    if not 0 <= training["warmup_ratio"] < 1:
+        raise ConfigError(
+            f"'training.warmup_ratio' must be in [0, 1), got {training['warmup_ratio']}."
+        )
+    if training["bucket_step"] is not None and training["bucket_step"] < 1:
+        raise ConfigError(f"'training.bucket_step' must be >= 1 or null.")
+    backbone = resolved["backbone"]
+    if backbone["sequence_length"] < 3:
+        raise ConfigError("'backbone.sequence_length' must be >= 3.")
+    if backbone["num_layers"] is not None and backbone["num_layers"] < 1:
+        raise ConfigError("'backbone.num_layers' must be >= 1 or null.")
+    resolved["tasks"] = _resolve_tasks(config.get("tasks"))
+    return resolved
+
+
+def _resolve_tasks(tasks):
+    if not isinstance(tasks, list) or not tasks:
+        raise ConfigError(
+            "'tasks' must be a non-empty list, e.g. "
+            "[{name: intent, type: classification}]."
+        )
+    resolved = []
+    for i, task in enumerate(tasks):
+        if not isinstance(task, dict):
+            raise ConfigError(f"'tasks[{i}]' must be a mapping, got {task!r}.")
+        unknown = sorted(set(task) - _TASK_KEYS)
+        if unknown:
+            raise ConfigError(
+                f"Unknown key(s) {unknown} in 'tasks[{i}]'; known: {sorted(_TASK_KEYS)}."
+            )
+        for key in ("name", "type"):
+            if key not in task:
+                raise ConfigError(f"'tasks[{i}]' has no '{key}'.")
+        if task["type"] not in TASK_TYPES:
+            raise ConfigError(
+                f"'tasks[{i}].type' is {task['type']!r}; known types: {sorted(TASK_TYPES)}."
+            )
+        resolved.append(dict(task))
+    return resolved

@@ -1,0 +1,211 @@
+"""From `LabeledTexts` to a length-bucketed `tf.data` pipeline of `(x, y, sample_weight)`.
+
+Texts are tokenized once (the preprocessor's TF ops, in batches), then every epoch
+reshuffles them and groups texts of similar length into batches padded to a few
+fixed lengths (multiples of `bucket_step`). ATIS utterances are ~11 words, so this
+avoids most of the compute that fixed-length padding wastes, while the small set of
+shapes keeps JAX and TensorFlow from recompiling every step.
+"""
+
+import logging
+import warnings
+
+import numpy as np
+import tensorflow as tf
+
+from keras_mtl.tasks import MISSING_ID
+
+logger = logging.getLogger(__name__)
+
+UNKNOWN_LABEL_POLICIES = ("error", "ignore")
+
+
+def encode_labels(tasks, data, unknown_labels="error"):
+    """Label names → target values per task, validated against the `TaskSpec`s.
+
+    Args:
+        tasks: the model's `TaskSpec`s.
+        data: a `LabeledTexts`.
+        unknown_labels: `"error"` refuses a label outside a task's label set;
+            `"ignore"` turns it into a missing label (no loss), which is how test
+            labels never seen in training are handled (metrics still compare the
+            gold label strings, so they count as errors).
+
+    Returns:
+        dict task → list of encoded targets.
+    """
+    if unknown_labels not in UNKNOWN_LABEL_POLICIES:
+        raise ValueError(
+            f"unknown_labels must be one of {UNKNOWN_LABEL_POLICIES}, got {unknown_labels!r}."
+        )
+    specs = {spec.name: spec for spec in tasks}
+    unknown_tasks = sorted(set(data.labels) - set(specs))
+    if unknown_tasks:
+        raise ValueError(
+            f"{data.name}: labels for unknown task(s) {unknown_tasks}; the model's "
+            f"tasks are {sorted(specs)}."
+        )
+    encoded = {}
+    for task, values in data.labels.items():
+        spec = specs[task]
+        task_type = spec.task_type
+        targets = []
+        for i, (text, label) in enumerate(zip(data.texts, values)):
+            if spec.token_level:
+                num_words = len(text.split())
+                if label is None:
+                    targets.append([MISSING_ID] * num_words)
+                    continue
+                if isinstance(label, str) or len(label) != num_words:
+                    raise ValueError(
+                        f"{data.name}: example {i}, task '{task}': "
+                        f"{num_words} words but "
+                        f"{'a string' if isinstance(label, str) else len(label)} "
+                        f"labels (one label per whitespace-separated word)."
+                    )
+            try:
+                targets.append(task_type.encode(spec, label))
+            except ValueError as error:
+                if unknown_labels == "error":
+                    raise ValueError(f"{data.name}: example {i}: {error}") from None
+                targets.append(_encode_known(spec, label))
+        encoded[task] = targets
+    return encoded
+
+
+def _encode_known(spec, label):
+    """Encodes `label`, with labels outside the label set marked missing."""
+    if spec.token_level:
+        return [spec._label_ids.get(tag, MISSING_ID) for tag in label]
+    if spec.type == "classification":
+        return spec._label_ids.get(label, MISSING_ID)
+    return spec.task_type.missing(spec)
+
+
+def encode_examples(preprocessor, data, unknown_labels="error", batch_size=1024):
+    """Tokenizes and aligns a whole `LabeledTexts` once.
+
+    Returns a dict of ragged tensors (`token_ids`, `word_ids`, `num_words`,
+    `labels`), and warns once with a count if texts were cut to the sequence length.
+    """
+    targets = encode_labels(preprocessor.tasks, data, unknown_labels)
+    specs = {spec.name: spec for spec in preprocessor.tasks}
+    chunks = []
+    for start in range(0, len(data), batch_size):
+        stop = min(start + batch_size, len(data))
+        y = {}
+        for task, values in targets.items():
+            values = values[start:stop]
+            if specs[task].token_level:
+                y[task] = tf.ragged.constant(values, dtype=tf.int32, ragged_rank=1)
+            else:
+                y[task] = np.asarray(values)
+        chunks.append(preprocessor.encode(np.asarray(data.texts[start:stop]), y))
+    if not chunks:
+        raise ValueError(f"{data.name}: the dataset is empty.")
+    encoded = tf.nest.map_structure(lambda *parts: tf.concat(parts, axis=0), *chunks)
+    kept = tf.reduce_sum(tf.cast(encoded["word_ids"] >= 0, tf.int32), axis=1)
+    truncated = int(tf.reduce_sum(tf.cast(kept < encoded["num_words"], tf.int32)))
+    if truncated:
+        warnings.warn(
+            f"{data.name}: {truncated} of {len(data)} texts are longer than "
+            f"sequence_length={preprocessor.sequence_length} sub-words and were "
+            "truncated; their cut-off words get no label and no loss.",
+            stacklevel=2,
+        )
+    return encoded
+
+
+def bucket_boundaries(sequence_length, step=8):
+    """Padded lengths used for batches: multiples of `step` up to `sequence_length`."""
+    lengths = list(range(step, sequence_length, step)) + [sequence_length]
+    return sorted(set(lengths))
+
+
+def make_dataset(
+    preprocessor,
+    data,
+    batch_size=32,
+    shuffle=False,
+    seed=0,
+    bucket_step=8,
+    unknown_labels="error",
+    encoded=None,
+):
+    """A `tf.data.Dataset` of `(x, y, sample_weight)` batches, bucketed by length.
+
+    Args:
+        preprocessor: a `MultiTaskPreprocessor`.
+        data: a `LabeledTexts`.
+        batch_size: examples per batch.
+        shuffle: reshuffle the examples every epoch (seeded by `seed`). Shuffled
+            pipelines drop each length bucket's last partial batch (different
+            examples every epoch), which halves the shapes JAX and TF compile.
+        bucket_step: batches are padded to multiples of this length; `None` pads
+            every batch to `sequence_length` (fixed shapes, slower).
+        unknown_labels: see `encode_labels`.
+        encoded: reuse the output of `encode_examples` (skips tokenization).
+
+    Example:
+
+    >>> train_ds = make_dataset(model.preprocessor, atis["train"], shuffle=True)
+    >>> model.fit(train_ds, epochs=3)
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}.")
+    if encoded is None:
+        encoded = encode_examples(preprocessor, data, unknown_labels)
+    elements = {
+        "token_ids": encoded["token_ids"],
+        "labels": encoded["labels"],
+    }
+    # Slices of ragged rows come out as ragged specs of rank 0: make them dense.
+    ds = tf.data.Dataset.from_tensor_slices(elements).map(_dense_element)
+    if shuffle:
+        ds = ds.shuffle(len(data), seed=seed, reshuffle_each_iteration=True)
+    padding_values = tf.nest.map_structure(
+        lambda spec: tf.constant(
+            preprocessor.pad_id if spec.dtype == tf.int32 else 0, spec.dtype
+        ),
+        ds.element_spec,
+    )
+    padding_values["labels"] = {
+        name: tf.constant(MISSING_ID if spec.dtype.is_integer else 0, spec.dtype)
+        for name, spec in ds.element_spec["labels"].items()
+    }
+    length = preprocessor.sequence_length
+    if bucket_step is None:
+        ds = ds.padded_batch(
+            batch_size, padded_shapes=_padded_shapes(ds, length),
+            padding_values=padding_values,
+        )
+    else:
+        boundaries = bucket_boundaries(length, bucket_step)
+        ds = ds.bucket_by_sequence_length(
+            element_length_func=lambda e: tf.shape(e["token_ids"])[0],
+            bucket_boundaries=[b + 1 for b in boundaries],
+            bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
+            padding_values=padding_values,
+            pad_to_bucket_boundary=True,
+            drop_remainder=shuffle,
+        )
+
+    def to_model_inputs(batch):
+        return preprocessor.pack(batch)
+
+    return ds.map(to_model_inputs, num_parallel_calls=tf.data.AUTOTUNE).prefetch(
+        tf.data.AUTOTUNE
+    )
+
+
+def _dense_element(element):
+    return tf.nest.map_structure(
+        lambda t: t.to_tensor() if isinstance(t, tf.RaggedTensor) else t, element
+    )
+
+
+def _padded_shapes(ds, length):
+    return tf.nest.map_structure(
+        lambda spec: tf.TensorShape([length if d is None else d for d in spec.shape]),
+        ds.element_spec,
+    )

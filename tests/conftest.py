@@ -1,0 +1,77 @@
+"""Shared fixtures: a 30-token vocabulary, a hidden-size-8 BERT, tiny labelled data."""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import keras_hub  # noqa: E402
+import pytest  # noqa: E402
+
+from keras_mtl import LabeledTexts, MultiTaskModel, MultiTaskPreprocessor, TaskSpec  # noqa: E402
+
+VOCAB = [
+    "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]",
+    "show", "me", "flights", "from", "to", "boston", "denver", "book", "a",
+    "flight", "cheap", "##est", "fare", "##s", "on", "monday", "what", "is",
+    "the", "new", "york", "bos", "##ton", "and", "please",
+]
+INTENTS = ["atis_airfare", "atis_flight"]
+SLOT_TAGS = ["O", "B-fromloc", "B-toloc", "I-toloc", "B-day"]
+
+TEXTS = [
+    "show me flights from boston to denver",
+    "book a flight to new york on monday",
+    "what is the cheapest fare from denver to boston",
+    "show me fares to boston please",
+]
+INTENT_LABELS = ["atis_flight", "atis_flight", "atis_airfare", "atis_airfare"]
+SLOT_LABELS = [
+    ["O", "O", "O", "O", "B-fromloc", "O", "B-toloc"],
+    ["O", "O", "O", "O", "B-toloc", "I-toloc", "O", "B-day"],
+    ["O", "O", "O", "O", "O", "O", "B-fromloc", "O", "B-toloc"],
+    ["O", "O", "O", "O", "B-toloc", "O"],
+]
+
+
+def tiny_tasks():
+    return [
+        TaskSpec("intent", "classification", labels=INTENTS, pooling="cls"),
+        TaskSpec("slots", "token_classification", labels=SLOT_TAGS),
+    ]
+
+
+def tiny_tokenizer():
+    return keras_hub.models.BertTokenizer(vocabulary=VOCAB, lowercase=True)
+
+
+def tiny_backbone():
+    return keras_hub.models.BertBackbone(
+        vocabulary_size=len(VOCAB), num_layers=1, num_heads=2, hidden_dim=8,
+        intermediate_dim=16, max_sequence_length=32,
+    )
+
+
+def tiny_model(tasks=None, sequence_length=16):
+    tasks = tasks or tiny_tasks()
+    preprocessor = MultiTaskPreprocessor(tiny_tokenizer(), tasks, sequence_length)
+    return MultiTaskModel(tiny_backbone(), tasks, preprocessor=preprocessor)
+
+
+def tiny_data(repeat=1):
+    return LabeledTexts(
+        TEXTS * repeat,
+        {"intent": INTENT_LABELS * repeat, "slots": SLOT_LABELS * repeat},
+        name="tiny",
+    )
+
+
+@pytest.fixture
+def model():
+    keras.utils.set_random_seed(0)
+    return tiny_model()
+
+
+@pytest.fixture
+def data():
+    return tiny_data()
