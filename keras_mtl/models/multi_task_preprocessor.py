@@ -169,6 +169,17 @@ class MultiTaskPreprocessor(keras_hub.models.Preprocessor):
                 weights[spec.name] = weight
         return x, y, weights
 
+    def __call__(self, x, y=None, sample_weight=None, **kwargs):
+        # Keras refuses nested arguments that mix tensors and arrays (e.g. numpy
+        # intent ids beside ragged slot tags): make every leaf a TF tensor first.
+        def to_tensor(value):
+            if value is None or isinstance(value, (tf.Tensor, tf.RaggedTensor)):
+                return value
+            return tf.convert_to_tensor(value)
+
+        x, y, sample_weight = tf.nest.map_structure(to_tensor, (x, y, sample_weight))
+        return super().__call__(x, y=y, sample_weight=sample_weight, **kwargs)
+
     @preprocessing_function
     def call(self, x, y=None, sample_weight=None):
         encoded = self.encode(x, y)

@@ -16,7 +16,7 @@ def preprocessor(sequence_length=16):
 def test_labels_sit_on_first_subwords_only():
     pre = preprocessor()
     # "cheapest" -> cheap ##est, "fares" -> fare ##s, "bos"+"ton" is one word "boston".
-    x, y, sw = pre(["cheapest fares boston"], y={"intent": [1], "slots": tf.ragged.constant([[0, 1, 2]])})
+    x, y, sw = pre(["cheapest fares boston"], y={"intent": np.array([1]), "slots": tf.ragged.constant([[0, 1, 2]])})
     ids = np.asarray(x["token_ids"])[0]
     expected = [ID["[CLS]"], ID["cheap"], ID["##est"], ID["fare"], ID["##s"], ID["boston"], ID["[SEP]"]]
     assert ids[:7].tolist() == expected and (ids[7:] == 0).all()
@@ -46,7 +46,7 @@ def test_truncation_keeps_labels_aligned_and_warns(data):
 
 def test_missing_labels_get_zero_sample_weight():
     pre = preprocessor()
-    _, y, sw = pre(["show me flights", "book a flight"], y={"intent": [1, -1]})
+    _, y, sw = pre(["show me flights", "book a flight"], y={"intent": np.array([1, -1])})
     assert np.asarray(sw["intent"]).tolist() == [1.0, 0.0]
 
 

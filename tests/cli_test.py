@@ -1,0 +1,59 @@
+import json
+
+import keras
+import pytest
+import yaml
+
+from keras_mtl import cli
+from keras_mtl.config import ConfigError, resolve_config
+
+TASKS = [{"name": "intent", "type": "classification"}]
+
+
+@pytest.mark.parametrize(
+    "config, message",
+    [
+        ([1, 2], "must be a mapping"),
+        ({"tasks": TASKS, "trainig": {}}, r"Unknown config section\(s\) \['trainig'\]"),
+        ({"tasks": TASKS, "training": {"epochs": "ten"}}, "'training.epochs' has the wrong type"),
+        ({"tasks": TASKS, "training": {"epochs": 0}}, "'training.epochs' must be >= 1"),
+        ({"tasks": TASKS, "training": {"lr": 1}}, r"Unknown key\(s\) \['lr'\] in 'training'"),
+        ({"tasks": []}, "'tasks' must be a non-empty list"),
+        ({"tasks": [{"name": "x", "type": "ner"}]}, "'tasks\\[0\\].type' is 'ner'"),
+        ({"tasks": [{"type": "classification"}]}, "'tasks\\[0\\]' has no 'name'"),
+    ],
+)
+def test_bad_configs_name_the_field(config, message):
+    with pytest.raises(ConfigError, match=message):
+        resolve_config(config)
+
+
+def test_malformed_yaml_is_a_message_not_a_traceback(tmp_path, capsys):
+    path = tmp_path / "bad.yaml"
+    path.write_text("tasks: [name: intent\n  type: : :\n")
+    assert cli.main(["train", str(path)]) == 2
+    assert "not valid YAML" in capsys.readouterr().err
+
+
+def test_task_missing_from_dataset_is_refused(tmp_path, capsys):
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump({"tasks": [{"name": "sentiment", "type": "classification"}]}))
+    assert cli.main(["train", str(path), "--output", str(tmp_path / "out")]) == 2
+    assert "Task 'sentiment' has no labels in atis/train" in capsys.readouterr().err
+
+
+def test_default_config_is_valid():
+    config = resolve_config(cli.read_config(cli.DEFAULT_CONFIG))
+    assert config["backbone"]["num_layers"] == 2 and config["data"]["dataset"] == "atis"
+
+
+def test_predict_prints_json_for_a_saved_model(tmp_path, capsys):
+    from tests.conftest import tiny_model
+
+    model = tiny_model()
+    model.save(str(tmp_path / "model.keras"))
+    assert cli.main(["predict", str(tmp_path), "show me flights to boston"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert rows[0]["text"] == "show me flights to boston"
+    assert len(rows[0]["slots"]["label"]) == 5
+    assert rows[0]["intent"]["label"] in ("atis_airfare", "atis_flight")

@@ -1,0 +1,41 @@
+import random
+
+import pytest
+from seqeval.metrics import f1_score, precision_score, recall_score
+
+from keras_mtl.metrics import entity_scores, get_entities
+
+
+def test_chunks_follow_conlleval_rules():
+    tags = ["B-city", "I-city", "O", "I-day", "I-day", "B-day", "I-city", "B-x"]
+    # I- after O starts a chunk; a type change ends one.
+    assert get_entities(tags) == [
+        ("city", 0, 1), ("day", 3, 4), ("day", 5, 5), ("city", 6, 6), ("x", 7, 7),
+    ]
+
+
+def test_scores_worked_out_by_hand():
+    gold = [["B-city", "I-city", "O", "B-day"], ["B-x", "O"]]
+    predicted = [["B-city", "O", "O", "B-day"], ["B-x", "B-x"]]
+    # gold: city(0-1), day(3), x(0) = 3; predicted: city(0), day(3), x(0), x(1) = 4;
+    # correct: day, x = 2 -> P = 2/4, R = 2/3, F1 = 4/7.
+    scores = entity_scores(gold, predicted)
+    assert (scores["num_gold"], scores["num_predicted"], scores["num_correct"]) == (3, 4, 2)
+    assert scores["f1"] == pytest.approx(4 / 7)
+    assert scores["per_type"]["city"]["f1"] == 0.0
+
+
+def test_matches_seqeval_on_random_sequences():
+    rng = random.Random(0)
+    tags = ["O", "B-a", "I-a", "B-b", "I-b", "B-c.d", "I-c.d"]
+    gold = [[rng.choice(tags) for _ in range(rng.randint(1, 12))] for _ in range(300)]
+    predicted = [[t if rng.random() < 0.7 else rng.choice(tags) for t in seq] for seq in gold]
+    ours = entity_scores(gold, predicted)
+    assert ours["f1"] == pytest.approx(f1_score(gold, predicted), abs=1e-12)
+    assert ours["precision"] == pytest.approx(precision_score(gold, predicted), abs=1e-12)
+    assert ours["recall"] == pytest.approx(recall_score(gold, predicted), abs=1e-12)
+
+
+def test_length_mismatch_is_refused():
+    with pytest.raises(ValueError, match="Sentence 0: 2 gold tags but 1 predicted"):
+        entity_scores([["O", "O"]], [["O"]])
