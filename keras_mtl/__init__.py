@@ -13,6 +13,7 @@ _EXPORTS = {
     "MultiTaskModel": "keras_mtl.models",
     "MultiTaskPreprocessor": "keras_mtl.models",
     "TaskWeights": "keras_mtl.models",
+    "load_model": "keras_mtl.models",
     "LabeledTexts": "keras_mtl.datasets",
     "make_dataset": "keras_mtl.data",
     "evaluate_predictions": "keras_mtl.metrics",

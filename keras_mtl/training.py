@@ -17,7 +17,7 @@ from keras_mtl.config import ConfigError, resolve_config
 from keras_mtl.data.pipeline import encode_examples, make_dataset
 from keras_mtl.datasets.atis import load_atis
 from keras_mtl.metrics.evaluation import evaluate_predictions
-from keras_mtl.models.multi_task_model import MultiTaskModel
+from keras_mtl.models import MultiTaskModel, load_model
 from keras_mtl.tasks import TaskSpec
 
 DATASETS = {"atis": load_atis}
@@ -163,7 +163,7 @@ def load_run(path):
     model_path = os.path.join(path, "model.keras") if os.path.isdir(path) else path
     if not os.path.exists(model_path):
         raise ConfigError(f"No model at {model_path}.")
-    model = keras.saving.load_model(model_path)
+    model = load_model(model_path)
     config = None
     config_path = os.path.join(directory, "config.json")
     if os.path.exists(config_path):
