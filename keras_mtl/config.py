@@ -17,7 +17,7 @@ DEFAULTS = {
         "sequence_length": 128,
         "load_weights": True,
     },
-    "data": {"dataset": "atis", "seed": 0},
+    "data": {"dataset": "atis", "seed": 0, "max_train_examples": None},
     "tasks": None,
     "training": {
         "epochs": 3,
@@ -41,7 +41,7 @@ _TYPES = {
         "preset": str, "num_layers": (int, type(None)), "sequence_length": int,
         "load_weights": bool,
     },
-    "data": {"dataset": str, "seed": int},
+    "data": {"dataset": str, "seed": int, "max_train_examples": (int, type(None))},
     "training": {
         "epochs": int, "batch_size": int, "learning_rate": (int, float),
         "warmup_ratio": (int, float), "weight_decay": (int, float), "seed": int,
@@ -104,6 +104,9 @@ def resolve_config(config):
         )
     if training["bucket_step"] is not None and training["bucket_step"] < 1:
         raise ConfigError(f"'training.bucket_step' must be >= 1 or null.")
+    limit = resolved["data"]["max_train_examples"]
+    if limit is not None and limit < 1:
+        raise ConfigError(f"'data.max_train_examples' must be >= 1 or null, got {limit}.")
     backbone = resolved["backbone"]
     if backbone["sequence_length"] < 3:
         raise ConfigError("'backbone.sequence_length' must be >= 3.")

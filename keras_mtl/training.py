@@ -91,6 +91,10 @@ def train(config, output=None, epochs=None, verbose="auto", log=print):
     splits = load_dataset(config["data"]["dataset"], seed=config["data"]["seed"])
     if "train" not in splits:
         raise ConfigError(f"Dataset {config['data']['dataset']!r} has no train split.")
+    limit = config["data"]["max_train_examples"]
+    if limit is not None and limit < len(splits["train"]):
+        # A quick run on the first examples (label sets still come from them).
+        splits["train"] = splits["train"].subset(range(limit))
     tasks = build_task_specs(config["tasks"], splits["train"])
     backbone = config["backbone"]
     model = MultiTaskModel.from_preset(

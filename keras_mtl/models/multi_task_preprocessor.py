@@ -171,14 +171,23 @@ class MultiTaskPreprocessor(keras_hub.models.Preprocessor):
 
     def __call__(self, x, y=None, sample_weight=None, **kwargs):
         # Keras refuses nested arguments that mix tensors and arrays (e.g. numpy
-        # intent ids beside ragged slot tags): make every leaf a TF tensor first.
+        # intent ids beside ragged slot tags): make every value a TF tensor first.
         def to_tensor(value):
             if value is None or isinstance(value, (tf.Tensor, tf.RaggedTensor)):
                 return value
-            return tf.convert_to_tensor(value)
+            try:
+                return tf.convert_to_tensor(value)
+            except (ValueError, TypeError):
+                return tf.ragged.constant(value)  # per-word labels of unequal lengths
 
-        x, y, sample_weight = tf.nest.map_structure(to_tensor, (x, y, sample_weight))
-        return super().__call__(x, y=y, sample_weight=sample_weight, **kwargs)
+        def convert(value):
+            if isinstance(value, dict):
+                return {k: to_tensor(v) for k, v in value.items()}
+            return to_tensor(value)
+
+        return super().__call__(
+            convert(x), y=convert(y), sample_weight=convert(sample_weight), **kwargs
+        )
 
     @preprocessing_function
     def call(self, x, y=None, sample_weight=None):

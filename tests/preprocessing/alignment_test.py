@@ -89,3 +89,10 @@ def test_empty_text_is_refused():
 
     with pytest.raises(ValueError, match="text 1 is empty"):
         LabeledTexts(["fly to boston", "   "], {"intent": ["a", "b"]})
+
+
+def test_plain_python_labels_are_accepted():
+    pre = preprocessor()
+    x, y, sw = pre(["show me flights", "fares"], y={"intent": [1, 0], "slots": [[0, 0, 0], [0]]})
+    assert np.asarray(y["intent"]).tolist() == [1, 0]
+    assert np.asarray(sw["slots"]).sum() == 4

@@ -1,0 +1,695 @@
+"""Training throughput of keras_mtl on ATIS, side by side with hand-written baselines.
+
+What is measured
+----------------
+Examples per second of optimizer steps (forward, backward, update) on real ATIS
+training batches, for intent classification + slot filling with the
+all-MiniLM-L6-v2 checkpoint truncated to `--num-layers` layers. Every configuration
+trains on `--warmup` batches first (excluded from timing), plus one batch of every
+padded shape it will meet while measured, so that JAX and TensorFlow compile each
+shape before the clock starts. The clock then runs around `--steps` steps only; data
+preparation (tokenization, padding, conversion to arrays) happens beforehand, and
+examples are counted by the actual size of each measured batch.
+
+Configurations (each in its own subprocess, one after the other, because the Keras
+backend is fixed per process):
+
+* ``mtl-bucketed-<backend>``: `MultiTaskModel` on jax, tensorflow and torch, fed by
+  `make_dataset(..., bucket_step=8)` (length-bucketed batches; the default).
+* ``mtl-fixed-<backend>``: the same, with every batch padded to
+  `--fixed-length` (48) sub-words (`bucket_step=None`), to show the bucketing gain.
+* ``plain-<backend>``: the same graph written as a plain Keras functional model
+  (keras_hub `BertBackbone` from the same checkpoint, dropout + Dense softmax on
+  [CLS] for intents, dropout + Dense softmax on `sequence_output` for slots),
+  compiled with plain `sparse_categorical_crossentropy` losses and the same
+  accuracy metrics, and trained on exactly the batches keras_mtl gets (the
+  `make_dataset` output, with its sample weights masking padding). The ratio
+  gives keras_mtl's overhead. ``plain-best`` runs it on the backend where keras_mtl
+  (bucketed) was fastest in this invocation.
+* ``hf-torch``: a Hugging Face transformers PyTorch loop written the way that
+  library recommends: `BertModel` + two `nn.Linear` heads on logits,
+  `CrossEntropyLoss(ignore_index=-100)`, `AdamW`, batches of shuffled ATIS texts
+  tokenized by `BertTokenizerFast` (words given with `is_split_into_words=True`,
+  labels on first sub-words via `word_ids()`) and padded to their longest sequence.
+
+All models use batch size `--batch-size`, learning rate 5e-5 and dropout 0.1. PyTorch
+(keras on torch and the transformers loop) runs with `torch.set_num_threads(--threads)`;
+TensorFlow and JAX use their default thread pools. On a CPU-only machine Keras does
+not use XLA on TensorFlow (its `jit_compile="auto"` rule); JAX always compiles.
+
+How to run
+----------
+From the repository root, with the dev environment active::
+
+    python benchmarks/train_throughput.py --num-layers 6
+
+The transformers baseline needs `pip install transformers` (configurations whose
+libraries are missing are reported as failed, the others still run). Choose a subset
+with `--configs`, a comma-separated list of configuration names or prefixes, e.g.
+``--configs mtl-bucketed,plain-jax,hf`` (`all` runs every configuration, with
+keras_mtl and plain Keras on all three backends). Results are printed as a Markdown
+table and written as JSON to `--output`. Timings are only meaningful on an otherwise
+idle machine; `--repeats N` times the measured batches N times and keeps the best.
+"""
+
+import argparse
+import datetime
+import hashlib
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+BACKENDS = ("jax", "tensorflow", "torch")
+PRESET = "minilm"
+LEARNING_RATE = 5e-5
+DROPOUT = 0.1
+# Sub-word positions without a label (padding, [CLS]/[SEP], non-first sub-words)
+# in the keras_mtl pipeline, and in PyTorch's CrossEntropyLoss convention.
+KERAS_MTL_MISSING_ID = -1
+TORCH_IGNORE_INDEX = -100
+DEFAULT_CONFIGS = "mtl-bucketed,mtl-fixed,plain-best,hf-torch"
+DEFAULT_OUTPUT = Path(__file__).resolve().parent / "results" / "train_throughput.json"
+
+
+# === Configurations ===
+def all_configurations():
+    """Every configuration, by name, in the order they run."""
+    configs = {}
+    for backend in BACKENDS:
+        configs[f"mtl-bucketed-{backend}"] = {
+            "model": "keras_mtl", "backend": backend, "padding": "bucketed"
+        }
+    for backend in BACKENDS:
+        configs[f"mtl-fixed-{backend}"] = {
+            "model": "keras_mtl", "backend": backend, "padding": "fixed"
+        }
+    for backend in BACKENDS:
+        configs[f"plain-{backend}"] = {
+            "model": "plain_keras", "backend": backend, "padding": "bucketed"
+        }
+    configs["hf-torch"] = {"model": "hf_transformers", "backend": "torch", "padding": "dynamic"}
+    return configs
+
+
+def select_configurations(spec):
+    """Names chosen by `--configs`, in run order; `plain-best` is kept as is.
+
+    Each comma-separated token is `all`, `plain-best`, or a prefix of configuration
+    names (`mtl-fixed` selects the three `mtl-fixed-*`).
+    """
+    names = list(all_configurations())
+    chosen = set()
+    for token in (t.strip() for t in spec.split(",")):
+        if not token:
+            continue
+        if token == "all":
+            chosen.update(names)
+        elif token == "plain-best":
+            chosen.add(token)
+        else:
+            matches = [name for name in names if name.startswith(token)]
+            if not matches:
+                raise SystemExit(
+                    f"--configs: {token!r} matches no configuration; choose among "
+                    f"{names + ['plain-best', 'all']}."
+                )
+            chosen.update(matches)
+    if "plain-best" in chosen and any(n.startswith("plain-") and n in chosen for n in names):
+        # Plain Keras already runs on explicitly chosen backends.
+        chosen.discard("plain-best")
+    ordered = [name for name in names if name in chosen]
+    if "plain-best" in chosen:
+        # After every keras_mtl run, whose timings pick the backend.
+        position = max(
+            [i + 1 for i, name in enumerate(ordered) if name.startswith("mtl-")], default=0
+        )
+        ordered.insert(position, "plain-best")
+    return ordered
+
+
+def describe(config, args):
+    """Human-readable name of a configuration for the table."""
+    if config["model"] == "keras_mtl":
+        if config["padding"] == "bucketed":
+            return f"keras_mtl, bucketed (step 8, max {args.sequence_length})"
+        return f"keras_mtl, fixed padding ({args.fixed_length})"
+    if config["model"] == "plain_keras":
+        return "plain Keras functional, same batches"
+    return "HF transformers loop, dynamic padding"
+
+
+# === Shared by the child processes ===
+def split_warmup(batches, warmup, shape_of):
+    """Warm-up batches and measured batches.
+
+    The first `warmup` batches warm up; then the first measured batch of every shape
+    not seen yet is added to the warm-up (it is trained on twice), so that no
+    compilation or retracing falls inside the timed steps.
+    """
+    warm, measured = list(batches[:warmup]), list(batches[warmup:])
+    seen = {shape_of(batch) for batch in warm}
+    for batch in measured:
+        shape = shape_of(batch)
+        if shape not in seen:
+            warm.append(batch)
+            seen.add(shape)
+    return warm, measured
+
+
+def time_steps(train_step, measured, batch_size_of, repeats, synchronize=None):
+    """Wall-clock seconds of the measured steps (best of `repeats` passes)."""
+    passes = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for batch in measured:
+            train_step(batch)
+        if synchronize is not None:
+            synchronize()
+        passes.append(time.perf_counter() - start)
+    examples = sum(batch_size_of(batch) for batch in measured)
+    return {
+        "examples": examples,
+        "seconds": min(passes),
+        "seconds_per_pass": passes,
+        "examples_per_s": examples / min(passes),
+    }
+
+
+def fingerprint(arrays):
+    """Short hash of the measured token ids: equal hashes mean identical batches."""
+    digest = hashlib.sha1()
+    for array in arrays:
+        digest.update(str(array.shape).encode())
+        digest.update(array.astype("int32").tobytes())
+    return digest.hexdigest()[:12]
+
+
+def make_tasks(train):
+    from keras_mtl import TaskSpec
+
+    return [
+        TaskSpec("intent", "classification", labels=train.label_set("intent"), pooling="cls"),
+        TaskSpec("slots", "token_classification", labels=train.label_set("slots")),
+    ]
+
+
+# === Child: Keras (keras_mtl or plain functional model) ===
+def build_plain_keras_model(path, tasks, num_layers):
+    """The keras_mtl graph written by hand: BERT backbone + two softmax heads."""
+    import keras
+    import keras_hub
+
+    intent, slots = tasks
+    backbone = keras_hub.models.BertBackbone.from_preset(path, num_layers=num_layers)
+    inputs = backbone.input
+    features = backbone(inputs)
+    sequence_output = features["sequence_output"]
+    cls_vector = sequence_output[:, 0, :]
+    # Dropout before each output layer, as in keras_mtl's default heads, so that the
+    # two models do the same work.
+    outputs = {
+        "intent": keras.layers.Dense(len(intent.labels), activation="softmax", name="intent")(
+            keras.layers.Dropout(DROPOUT)(cls_vector)
+        ),
+        "slots": keras.layers.Dense(len(slots.labels), activation="softmax", name="slots")(
+            keras.layers.Dropout(DROPOUT)(sequence_output)
+        ),
+    }
+    model = keras.Model(inputs, outputs)
+    model.compile(
+        optimizer=keras.optimizers.Adam(LEARNING_RATE),
+        loss={
+            "intent": "sparse_categorical_crossentropy",
+            "slots": "sparse_categorical_crossentropy",
+        },
+        # keras_mtl compiles a masked accuracy per task by default: same here.
+        weighted_metrics={
+            "intent": ["sparse_categorical_accuracy"],
+            "slots": ["sparse_categorical_accuracy"],
+        },
+    )
+    return model
+
+
+def run_keras(config, args):
+    """Trains keras_mtl or the plain model on pre-materialized `make_dataset` batches."""
+    import keras
+    import numpy as np
+
+    from keras_mtl import MultiTaskModel, MultiTaskPreprocessor, make_dataset
+    from keras_mtl.datasets import load_atis
+    from keras_mtl.presets import resolve_preset
+
+    if config["backend"] == "torch":
+        import torch
+
+        torch.set_num_threads(args.threads)
+    keras.utils.set_random_seed(0)
+    train = load_atis()["train"]
+    tasks = make_tasks(train)
+    fixed = config["padding"] == "fixed"
+    sequence_length = args.fixed_length if fixed else args.sequence_length
+    path = resolve_preset(PRESET)
+
+    if config["model"] == "keras_mtl":
+        model = MultiTaskModel.from_preset(
+            PRESET, tasks, num_layers=args.num_layers, sequence_length=sequence_length
+        )
+        model.compile(keras.optimizers.Adam(LEARNING_RATE))
+        preprocessor = model.preprocessor
+    else:
+        import keras_hub
+
+        model = build_plain_keras_model(path, tasks, args.num_layers)
+        # Only used to build the very batches keras_mtl trains on.
+        preprocessor = MultiTaskPreprocessor(
+            keras_hub.models.BertTokenizer.from_preset(path), tasks, sequence_length
+        )
+
+    dataset = make_dataset(
+        preprocessor,
+        train,
+        batch_size=args.batch_size,
+        shuffle=True,
+        seed=0,
+        bucket_step=None if fixed else 8,
+    )
+    batches = []
+    for x, y, sample_weight in dataset.repeat().take(args.warmup + args.steps).as_numpy_iterator():
+        if config["model"] == "plain_keras":
+            # Plain Keras losses reject the -1 "no label" ids; those positions
+            # already weigh 0, so any valid id will do.
+            y = {task: np.maximum(target, 0) for task, target in y.items()}
+        batches.append((x, y, sample_weight))
+
+    def shape_of(batch):
+        return batch[0]["token_ids"].shape
+
+    def train_step(batch):
+        x, y, sample_weight = batch
+        model.train_on_batch(x, y, sample_weight=sample_weight)
+
+    warm, measured = split_warmup(batches, args.warmup, shape_of)
+    for batch in warm:
+        train_step(batch)
+    # train_on_batch converts the logs to numpy, so each step has finished (JAX
+    # dispatches asynchronously) when it returns.
+    result = time_steps(train_step, measured, lambda b: len(b[0]["token_ids"]), args.repeats)
+    token_ids = [batch[0]["token_ids"] for batch in measured]
+    result.update(
+        warmup_steps=len(warm),
+        measured_steps=len(measured),
+        padded_shapes=sorted({int(t.shape[1]) for t in token_ids}),
+        mean_padded_length=float(np.mean([t.shape[1] for t in token_ids])),
+        real_tokens_fraction=float(
+            sum(batch[0]["padding_mask"].sum() for batch in measured)
+            / sum(t.size for t in token_ids)
+        ),
+        batch_fingerprint=fingerprint(token_ids),
+        jit_compile=bool(getattr(model, "jit_compile", False)),
+        versions=library_versions(),
+    )
+    return result
+
+
+# === Child: Hugging Face transformers PyTorch loop ===
+def run_hf(config, args):
+    """A plain transformers training loop with two heads, on the same data."""
+    import numpy as np
+    import torch
+    from torch import nn
+    from transformers import BertModel, BertTokenizerFast
+    from transformers.utils import logging as hf_logging
+
+    from keras_mtl.datasets import load_atis
+    from keras_mtl.presets import resolve_preset
+
+    hf_logging.set_verbosity_error()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+    train = load_atis()["train"]
+    intent_ids = {label: i for i, label in enumerate(train.label_set("intent"))}
+    tag_ids = {tag: i for i, tag in enumerate(train.label_set("slots"))}
+    path = resolve_preset(PRESET)
+    tokenizer = BertTokenizerFast.from_pretrained(path)
+
+    class JointBert(nn.Module):
+        """BERT encoder, intent head on [CLS], slot head on every position (logits)."""
+
+        def __init__(self):
+            super().__init__()
+            # The pooler is unused ([CLS] vector is taken directly): leave it out.
+            self.encoder = BertModel.from_pretrained(
+                path, num_hidden_layers=args.num_layers, add_pooling_layer=False
+            )
+            hidden = self.encoder.config.hidden_size
+            self.dropout = nn.Dropout(DROPOUT)
+            self.intent_head = nn.Linear(hidden, len(intent_ids))
+            self.slot_head = nn.Linear(hidden, len(tag_ids))
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            sequence = self.encoder(
+                input_ids=input_ids,
+                attention_mask=attention_mask,
+                token_type_ids=token_type_ids,
+            ).last_hidden_state
+            sequence = self.dropout(sequence)
+            return self.intent_head(sequence[:, 0]), self.slot_head(sequence)
+
+    model = JointBert().to(device).train()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=LEARNING_RATE)
+    loss_fn = nn.CrossEntropyLoss(ignore_index=TORCH_IGNORE_INDEX)
+
+    def make_batch(indices):
+        """Tokenizes one batch of words, padded to its longest sequence."""
+        words = [train.texts[i].split() for i in indices]
+        encoding = tokenizer(
+            words,
+            is_split_into_words=True,
+            truncation=True,
+            max_length=args.sequence_length,
+            padding="longest",
+            return_tensors="pt",
+        )
+        slot_labels = torch.full_like(encoding["input_ids"], TORCH_IGNORE_INDEX)
+        for row, i in enumerate(indices):
+            tags = train.labels["slots"][i]
+            previous = None
+            for position, word in enumerate(encoding.word_ids(row)):
+                # Label each word on its first sub-word only.
+                if word is not None and word != previous:
+                    slot_labels[row, position] = tag_ids[tags[word]]
+                previous = word
+        batch = dict(encoding)
+        batch["intent_labels"] = torch.tensor([intent_ids[train.labels["intent"][i]] for i in indices])
+        batch["slot_labels"] = slot_labels
+        return {name: tensor.to(device) for name, tensor in batch.items()}
+
+    # Shuffled batches, as a DataLoader with shuffle=True would draw them; built
+    # before timing, like the Keras batches.
+    rng = np.random.default_rng(0)
+    order = np.concatenate(
+        [rng.permutation(len(train)) for _ in range(1 + (args.warmup + args.steps) * args.batch_size // len(train))]
+    )
+    batches = [
+        make_batch(order[step * args.batch_size : (step + 1) * args.batch_size])
+        for step in range(args.warmup + args.steps)
+    ]
+
+    def train_step(batch):
+        intent_logits, slot_logits = model(
+            batch["input_ids"], batch["attention_mask"], batch["token_type_ids"]
+        )
+        loss = loss_fn(intent_logits, batch["intent_labels"]) + loss_fn(
+            slot_logits.reshape(-1, slot_logits.shape[-1]), batch["slot_labels"].reshape(-1)
+        )
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+
+    def synchronize():
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+
+    warm, measured = split_warmup(batches, args.warmup, lambda b: tuple(b["input_ids"].shape))
+    for batch in warm:
+        train_step(batch)
+    synchronize()
+    result = time_steps(
+        train_step, measured, lambda b: len(b["input_ids"]), args.repeats, synchronize
+    )
+    input_ids = [batch["input_ids"].cpu().numpy() for batch in measured]
+    result.update(
+        warmup_steps=len(warm),
+        measured_steps=len(measured),
+        padded_shapes=sorted({int(t.shape[1]) for t in input_ids}),
+        mean_padded_length=float(np.mean([t.shape[1] for t in input_ids])),
+        real_tokens_fraction=float(
+            sum(int(batch["attention_mask"].sum()) for batch in measured)
+            / sum(t.size for t in input_ids)
+        ),
+        batch_fingerprint=fingerprint(input_ids),
+        attention_implementation=model.encoder.config._attn_implementation,
+        device=str(device),
+        versions=library_versions(),
+    )
+    return result
+
+
+def library_versions():
+    """Versions of the libraries this process imported."""
+    versions = {}
+    for name in ("keras", "keras_hub", "tensorflow", "jax", "torch", "transformers", "numpy"):
+        module = sys.modules.get(name)
+        if module is not None:
+            versions[name] = getattr(module, "__version__", "?")
+    return versions
+
+
+def run_child(args):
+    config = all_configurations()[args.child]
+    if config["model"] == "hf_transformers":
+        result = run_hf(config, args)
+    else:
+        import keras
+
+        if keras.config.backend() != config["backend"]:
+            raise RuntimeError(
+                f"Keras runs on {keras.config.backend()}, expected {config['backend']}."
+            )
+        result = run_keras(config, args)
+    Path(args.child_result).write_text(json.dumps(result))
+
+
+# === Parent: run every configuration, then report ===
+def child_command(args, name, result_path):
+    return [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--child", name,
+        "--child-result", str(result_path),
+        "--num-layers", str(args.num_layers),
+        "--steps", str(args.steps),
+        "--warmup", str(args.warmup),
+        "--batch-size", str(args.batch_size),
+        "--sequence-length", str(args.sequence_length),
+        "--fixed-length", str(args.fixed_length),
+        "--threads", str(args.threads),
+        "--repeats", str(args.repeats),
+    ]
+
+
+def run_configuration(args, name, config):
+    """Runs one configuration in a fresh subprocess; returns its result record."""
+    env = dict(os.environ)
+    env["KERAS_BACKEND"] = config["backend"]
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    record = {"name": name, **config, "description": describe(config, args)}
+    with tempfile.TemporaryDirectory() as tmp:
+        result_path = Path(tmp) / "result.json"
+        start = time.perf_counter()
+        try:
+            process = subprocess.run(
+                child_command(args, name, result_path),
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=args.timeout,
+            )
+            failed = process.returncode != 0 or not result_path.exists()
+            log = (process.stdout or "") + (process.stderr or "")
+        except subprocess.TimeoutExpired as error:
+            failed, log = True, f"timed out after {args.timeout} s\n{error.stderr or ''}"
+        record["process_seconds"] = time.perf_counter() - start
+        if failed:
+            tail = "\n".join(str(log).strip().splitlines()[-25:])
+            record["error"] = tail
+            print(f"  FAILED ({record['process_seconds']:.0f} s):\n{tail}", flush=True)
+        else:
+            record.update(json.loads(result_path.read_text()))
+            print(
+                f"  {record['examples_per_s']:.1f} examples/s "
+                f"({record['measured_steps']} steps after {record['warmup_steps']} warm-up; "
+                f"process {record['process_seconds']:.0f} s)",
+                flush=True,
+            )
+    return record
+
+
+def best_mtl_backend(results):
+    """Backend of the fastest keras_mtl bucketed run (jax if there is none)."""
+    runs = [
+        r for r in results
+        if r["model"] == "keras_mtl" and r["padding"] == "bucketed" and "examples_per_s" in r
+    ]
+    if not runs:
+        return "jax"
+    return max(runs, key=lambda r: r["examples_per_s"])["backend"]
+
+
+def compute_ratios(results):
+    """Bucketing gain, keras_mtl overhead vs plain Keras, and keras_mtl vs HF."""
+    speed = {
+        (r["model"], r["backend"], r["padding"]): r["examples_per_s"]
+        for r in results
+        if "examples_per_s" in r
+    }
+    ratios = {"bucketing_gain": {}, "keras_mtl_overhead_vs_plain_keras": {}}
+    for backend in BACKENDS:
+        bucketed = speed.get(("keras_mtl", backend, "bucketed"))
+        fixed = speed.get(("keras_mtl", backend, "fixed"))
+        plain = speed.get(("plain_keras", backend, "bucketed"))
+        if bucketed and fixed:
+            ratios["bucketing_gain"][backend] = bucketed / fixed
+        if bucketed and plain:
+            # Extra time per example that keras_mtl takes over the plain model.
+            ratios["keras_mtl_overhead_vs_plain_keras"][backend] = plain / bucketed - 1
+    hf = speed.get(("hf_transformers", "torch", "dynamic"))
+    mtl = {b: speed[("keras_mtl", b, "bucketed")] for b in BACKENDS if ("keras_mtl", b, "bucketed") in speed}
+    if hf and mtl:
+        backend = max(mtl, key=mtl.get)
+        ratios["best_keras_mtl_vs_hf_transformers"] = {
+            "backend": backend,
+            "ratio": mtl[backend] / hf,
+        }
+    return ratios
+
+
+def markdown_report(results, ratios, args):
+    hf = next(
+        (r["examples_per_s"] for r in results if r["model"] == "hf_transformers" and "examples_per_s" in r),
+        None,
+    )
+    lines = [
+        f"Training throughput, ATIS, MiniLM {args.num_layers} layer(s), batch "
+        f"{args.batch_size}, {args.steps} measured steps",
+        "",
+        "| Configuration | Backend | Mean padded length | Examples/s | vs HF transformers |",
+        "|---|---|---:|---:|---:|",
+    ]
+    for r in results:
+        if "examples_per_s" not in r:
+            lines.append(f"| {r['description']} | {r['backend']} | | failed | |")
+            continue
+        versus = f"{r['examples_per_s'] / hf:.2f}x" if hf else ""
+        lines.append(
+            f"| {r['description']} | {r['backend']} | {r['mean_padded_length']:.1f} | "
+            f"{r['examples_per_s']:.1f} | {versus} |"
+        )
+    lines += ["", "| Ratio | Backend | Value |", "|---|---|---:|"]
+    for backend, gain in ratios["bucketing_gain"].items():
+        lines.append(f"| Bucketing gain (bucketed / fixed, keras_mtl) | {backend} | {gain:.2f}x |")
+    for backend, overhead in ratios["keras_mtl_overhead_vs_plain_keras"].items():
+        verdict = "within" if overhead <= 0.05 else "over"
+        lines.append(
+            f"| keras_mtl overhead vs plain Keras ({verdict} the 5% target) | {backend} | "
+            f"{overhead * 100:+.1f}% |"
+        )
+    best = ratios.get("best_keras_mtl_vs_hf_transformers")
+    if best:
+        lines.append(
+            f"| Best keras_mtl (bucketed) / HF transformers loop | {best['backend']} | "
+            f"{best['ratio']:.2f}x |"
+        )
+    return "\n".join(lines)
+
+
+def run_parent(args):
+    configs = all_configurations()
+    names = select_configurations(args.configs)
+    results = []
+    for index, name in enumerate(names, start=1):
+        if name == "plain-best":
+            name = f"plain-{best_mtl_backend(results)}"
+            if any(r["name"] == name for r in results):
+                continue
+        print(f"[{index}/{len(names)}] {name}", flush=True)
+        results.append(run_configuration(args, name, configs[name]))
+
+    ratios = compute_ratios(results)
+    report = markdown_report(results, ratios, args)
+    print()
+    print(report)
+    output = Path(args.output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "benchmark": "train_throughput",
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "settings": {
+            key: value for key, value in vars(args).items()
+            if key not in ("child", "child_result", "output")
+        },
+        "machine": {
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "cpu_count": os.cpu_count(),
+        },
+        "results": results,
+        "ratios": ratios,
+        "markdown": report,
+    }
+    output.write_text(json.dumps(payload, indent=2) + "\n")
+    print(f"\nWrote {output}")
+    return 1 if any("error" in r for r in results) else 0
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--num-layers", type=int, default=6, help="transformer layers kept")
+    parser.add_argument("--steps", type=int, default=30, help="measured training steps")
+    parser.add_argument("--warmup", type=int, default=5, help="untimed steps before measuring")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument(
+        "--sequence-length", type=int, default=64,
+        help="maximum sub-words per text (bucketed and dynamic padding)",
+    )
+    parser.add_argument(
+        "--fixed-length", type=int, default=48,
+        help="padded length of every batch in the mtl-fixed configurations",
+    )
+    parser.add_argument(
+        "--threads", type=int, default=os.cpu_count(),
+        help="PyTorch intra-op threads (keras on torch and the transformers loop)",
+    )
+    parser.add_argument(
+        "--repeats", type=int, default=1,
+        help="time the measured steps this many times and keep the fastest pass",
+    )
+    parser.add_argument(
+        "--configs", default=DEFAULT_CONFIGS,
+        help=f"comma-separated configuration names or prefixes, or 'all' "
+        f"(default: {DEFAULT_CONFIGS})",
+    )
+    parser.add_argument("--output", default=str(DEFAULT_OUTPUT), help="JSON results path")
+    parser.add_argument(
+        "--timeout", type=int, default=3600, help="seconds allowed per configuration"
+    )
+    # Internal: how the parent starts one configuration in a subprocess.
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--child-result", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.steps < 1 or args.warmup < 0 or args.batch_size < 1 or args.repeats < 1:
+        parser.error("--steps, --batch-size and --repeats must be >= 1, --warmup >= 0.")
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if args.child:
+        run_child(args)
+        return 0
+    return run_parent(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

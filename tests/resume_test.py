@@ -1,0 +1,75 @@
+"""A training run killed with SIGKILL resumes from its last finished epoch."""
+
+import csv
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import keras_hub
+import pytest
+import yaml
+
+from tests.conftest import tiny_backbone
+
+ATIS_WORDS = [
+    "show", "me", "flights", "from", "to", "boston", "denver", "what", "is", "the",
+    "fare", "on", "monday", "atlanta", "dallas", "please", "i", "want", "a", "flight",
+]
+
+
+@pytest.fixture
+def tiny_preset(tmp_path):
+    """A keras_hub preset directory with a random 1-layer BERT and a small vocabulary."""
+    path = str(tmp_path / "tiny_preset")
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + ATIS_WORDS
+    backbone = keras_hub.models.BertBackbone(
+        vocabulary_size=len(vocab), num_layers=1, num_heads=2, hidden_dim=8,
+        intermediate_dim=16, max_sequence_length=64,
+    )
+    backbone.save_to_preset(path)
+    keras_hub.models.BertTokenizer(vocabulary=vocab).save_to_preset(path)
+    return path
+
+
+def history_epochs(path):
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        return [int(row["epoch"]) for row in csv.DictReader(f)]
+
+
+def test_killed_run_resumes_from_last_epoch(tiny_preset, tmp_path):
+    output = tmp_path / "run"
+    config = {
+        "name": "resume",
+        "backbone": {"preset": tiny_preset, "sequence_length": 48},
+        "data": {"dataset": "atis", "max_train_examples": 600},
+        "tasks": [
+            {"name": "intent", "type": "classification", "pooling": "cls"},
+            {"name": "slots", "type": "token_classification"},
+        ],
+        "training": {"epochs": 6, "batch_size": 16, "learning_rate": 1e-3},
+    }
+    config_path = tmp_path / "config.yaml"
+    config_path.write_text(yaml.safe_dump(config))
+    command = [sys.executable, "-m", "keras_mtl.cli", "train", str(config_path), "--output", str(output)]
+    history = str(output / "history.csv")
+
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 240
+    while len(history_epochs(history)) < 2 and time.time() < deadline and process.poll() is None:
+        time.sleep(0.2)
+    assert process.poll() is None, "the run ended before it could be killed"
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    done = history_epochs(history)
+    assert 2 <= len(done) < 6 and not (output / "model.keras").exists()
+    assert (output / "backup").exists()
+
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=300)
+    # Every epoch ran exactly once across the two processes.
+    assert history_epochs(history) == list(range(6))
+    assert (output / "model.keras").exists() and (output / "metrics.json").exists()
+    assert not (output / "backup").exists()
