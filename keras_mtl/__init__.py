@@ -17,9 +17,13 @@ _EXPORTS = {
     "LabeledTexts": "keras_mtl.datasets",
     "make_dataset": "keras_mtl.data",
     "evaluate_predictions": "keras_mtl.metrics",
+    "AdaptiveTaskWeighting": "keras_mtl.callbacks",
     "entity_scores": "keras_mtl.metrics",
 }
-_SUBMODULES = ("tasks", "heads", "models", "preprocessing", "datasets", "data", "metrics")
+_SUBMODULES = (
+    "tasks", "heads", "models", "preprocessing", "datasets", "data", "metrics",
+    "weighting", "callbacks",
+)
 
 __all__ = sorted(_EXPORTS) + list(_SUBMODULES)
 

@@ -52,10 +52,10 @@ def tiny_backbone():
     )
 
 
-def tiny_model(tasks=None, sequence_length=16):
+def tiny_model(tasks=None, sequence_length=16, **kwargs):
     tasks = tasks or tiny_tasks()
     preprocessor = MultiTaskPreprocessor(tiny_tokenizer(), tasks, sequence_length)
-    return MultiTaskModel(tiny_backbone(), tasks, preprocessor=preprocessor)
+    return MultiTaskModel(tiny_backbone(), tasks, preprocessor=preprocessor, **kwargs)
 
 
 def tiny_data(repeat=1):

@@ -37,6 +37,8 @@ class MultiTaskModel(keras.Model):
         tasks: list of `TaskSpec` (each with its label set).
         preprocessor: optional `MultiTaskPreprocessor`; needed for predictions on
             raw text and saved with the model.
+        uncertainty_weighting: learn one log-variance per task and weigh the task
+            losses by them (Kendall et al. 2018; see `keras_mtl.weighting`).
 
     Example:
 
@@ -49,7 +51,7 @@ class MultiTaskModel(keras.Model):
     [['O', 'O', 'O', 'B-fromloc.city_name', 'O', 'B-toloc.city_name']]
     """
 
-    def __init__(self, backbone, tasks, preprocessor=None, **kwargs):
+    def __init__(self, backbone, tasks, preprocessor=None, uncertainty_weighting=False, **kwargs):
         tasks = check_task_list(tasks)
         for spec in tasks:
             spec.check_ready()
@@ -83,6 +85,7 @@ class MultiTaskModel(keras.Model):
         self.task_weights = TaskWeights(
             [spec.name for spec in tasks],
             [spec.weight for spec in tasks],
+            learn_log_variances=uncertainty_weighting,
             name="task_weights",
         )
         self._loss_trackers = [
@@ -91,6 +94,7 @@ class MultiTaskModel(keras.Model):
 
         # === Config ===
         self.tasks = tasks
+        self.uncertainty_weighting = bool(uncertainty_weighting)
         self._task_losses = None
 
     def __setattr__(self, name, value):
@@ -182,36 +186,41 @@ class MultiTaskModel(keras.Model):
             **kwargs,
         }
 
-    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
-        """Σ weight × masked-mean task loss; per-task losses go to `<task>_loss`."""
-        del x, training
+    def task_loss_values(self, y, y_pred, sample_weight=None):
+        """`{task: unweighted masked-mean loss}` for the tasks present in `y`."""
         if self._task_losses is None:
             raise ValueError("The model must be compiled before computing a loss.")
-        if y is None:
-            return None
         sample_weight = sample_weight if isinstance(sample_weight, dict) else {}
-        weights = ops.cast(self.task_weights.values, "float32")
-        batch_size = ops.shape(next(iter(y_pred.values())))[0]
-        total = ops.zeros((), "float32")
-        for index, (spec, loss_fn, tracker) in enumerate(
-            zip(self.tasks, self._task_losses, self._loss_trackers)
-        ):
+        values = {}
+        for spec, loss_fn in zip(self.tasks, self._task_losses):
             if spec.name not in y:
                 continue
             target = y[spec.name]
-            task_type = spec.task_type
             mask = sample_weight.get(spec.name)
             if mask is None:
-                mask = task_type.label_present(target)
-            mask = ops.cast(mask, "float32")
-            task_loss = masked_mean_loss(
+                mask = spec.task_type.label_present(target)
+            values[spec.name] = masked_mean_loss(
                 loss_fn,
-                task_type.sanitize(target),
+                spec.task_type.sanitize(target),
                 ops.cast(y_pred[spec.name], "float32"),
-                mask,
+                ops.cast(mask, "float32"),
             )
-            tracker.update_state(task_loss, sample_weight=batch_size)
-            total = total + weights[index] * task_loss
+        return values
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        """Σ weight × masked-mean task loss; per-task losses go to `<task>_loss`."""
+        del x, training
+        if y is None:
+            return None
+        values = self.task_loss_values(y, y_pred, sample_weight)
+        batch_size = ops.shape(next(iter(y_pred.values())))[0]
+        task_losses = []
+        for spec, tracker in zip(self.tasks, self._loss_trackers):
+            # A task with no targets in `y` contributes 0 (and is logged as 0).
+            value = values.get(spec.name, ops.zeros((), "float32"))
+            tracker.update_state(value, sample_weight=batch_size)
+            task_losses.append(value)
+        total = self.task_weights.combine(task_losses)
         for extra in self.losses:
             total = total + ops.cast(extra, "float32")
         return _scale_loss_for_distribution(total)
@@ -374,6 +383,7 @@ class MultiTaskModel(keras.Model):
             "preprocessor": None
             if self.preprocessor is None
             else keras.layers.serialize(self.preprocessor),
+            "uncertainty_weighting": self.uncertainty_weighting,
             "name": self.name,
         }
 

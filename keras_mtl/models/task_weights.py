@@ -13,9 +13,14 @@ class TaskWeights(keras.layers.Layer):
     variable instead, so a callback that assigns new weights changes the very next
     training step on every backend, and the weights are saved with the model.
 
+    With `learn_log_variances=True` it also holds one trainable log-variance sₖ
+    per task (uncertainty weighting, Kendall et al. 2018) and `combine` returns
+    Σ wₖ · ½ (e^(−sₖ) Lₖ + sₖ) instead of Σ wₖ Lₖ.
+
     Args:
         task_names: task names, in variable order.
         initial_weights: starting weight per task (defaults to 1.0 each).
+        learn_log_variances: add trainable log-variances (initialised at 0).
 
     Example:
 
@@ -24,9 +29,10 @@ class TaskWeights(keras.layers.Layer):
     {'intent': 1.0, 'slots': 2.0}
     """
 
-    def __init__(self, task_names, initial_weights=None, **kwargs):
+    def __init__(self, task_names, initial_weights=None, learn_log_variances=False, **kwargs):
         kwargs.setdefault("dtype", "float32")
-        super().__init__(trainable=False, **kwargs)
+        kwargs.pop("trainable", None)
+        super().__init__(trainable=bool(learn_log_variances), **kwargs)
         self.task_names = list(task_names)
         if initial_weights is None:
             initial_weights = [1.0] * len(self.task_names)
@@ -43,7 +49,37 @@ class TaskWeights(keras.layers.Layer):
             dtype="float32",
             name="task_weights",
         )
+        self.learn_log_variances = bool(learn_log_variances)
+        self.log_variances = None
+        if self.learn_log_variances:
+            self.log_variances = self.add_weight(
+                shape=(len(self.task_names),),
+                initializer="zeros",
+                trainable=True,
+                dtype="float32",
+                name="log_variances",
+            )
         self.built = True
+
+    def combine(self, task_losses):
+        """The total loss from a list of per-task scalar losses (in task order)."""
+        losses = keras.ops.stack([keras.ops.cast(x, "float32") for x in task_losses])
+        weights = keras.ops.cast(self.values, "float32")
+        if self.log_variances is None:
+            return keras.ops.sum(weights * losses)
+        s = keras.ops.cast(self.log_variances, "float32")
+        return keras.ops.sum(weights * 0.5 * (keras.ops.exp(-s) * losses + s))
+
+    def effective(self):
+        """`{task: weight}` as applied to each task loss (w · ½e^(−s) when learned)."""
+        weights = self.as_dict()
+        if self.log_variances is None:
+            return weights
+        s = keras.ops.convert_to_numpy(self.log_variances)
+        return {
+            name: weights[name] * 0.5 * float(np.exp(-v))
+            for name, v in zip(self.task_names, s)
+        }
 
     def as_dict(self):
         values = keras.ops.convert_to_numpy(self.values)
@@ -68,6 +104,10 @@ class TaskWeights(keras.layers.Layer):
     def get_config(self):
         config = super().get_config()
         config.update(
-            {"task_names": self.task_names, "initial_weights": self.initial_weights}
+            {
+                "task_names": self.task_names,
+                "initial_weights": self.initial_weights,
+                "learn_log_variances": self.learn_log_variances,
+            }
         )
         return config

@@ -1,0 +1,48 @@
+"""Static weighting: fixed task weights (equal weighting is the usual baseline)."""
+
+from keras_mtl.weighting.base import WeightingStrategy
+
+
+class StaticWeighting(WeightingStrategy):
+    """Keeps fixed weights for the whole run.
+
+    Update rule: λₖ(t) = λₖ for every step (the weights given, else each task's
+    `TaskSpec.weight`). `StaticWeighting()` with all specs at 1.0 is equal weighting
+    (EW), the baseline every adaptive method should be compared against.
+
+    Args:
+        weights: optional dict task → weight.
+
+    Example:
+
+    >>> s = StaticWeighting({"intent": 1.0, "slots": 2.0})
+    >>> s.reset(["intent", "slots"], {"intent": 1.0, "slots": 1.0})
+    {'intent': 1.0, 'slots': 2.0}
+    """
+
+    name = "static"
+
+    def __init__(self, weights=None):
+        super().__init__()
+        if weights is not None:
+            for task, weight in weights.items():
+                if not float(weight) >= 0:
+                    raise ValueError(f"Static weight of '{task}' must be >= 0, got {weight}.")
+        self.weights = None if weights is None else {k: float(v) for k, v in weights.items()}
+
+    def check_tasks(self, task_names):
+        unknown = sorted(set(self.weights or {}) - set(task_names))
+        if unknown:
+            raise ValueError(
+                f"Static weights name unknown task(s) {unknown}; the model's tasks "
+                f"are {list(task_names)}."
+            )
+
+    def reset(self, task_names, initial_weights):
+        super().reset(task_names, initial_weights)
+        weights = dict(initial_weights)
+        weights.update(self.weights or {})
+        return weights
+
+    def get_config(self):
+        return {"weights": self.weights}
