@@ -18,6 +18,7 @@ _EXPORTS = {
     "make_dataset": "keras_mtl.data",
     "evaluate_predictions": "keras_mtl.metrics",
     "AdaptiveTaskWeighting": "keras_mtl.callbacks",
+    "TaskGradientDiagnostics": "keras_mtl.callbacks",
     "entity_scores": "keras_mtl.metrics",
 }
 _SUBMODULES = (

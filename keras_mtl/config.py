@@ -27,7 +27,9 @@ DEFAULTS = {
         "weight_decay": 0.01,
         "seed": 0,
         "bucket_step": 8,
+        "gradient_diagnostics": False,
     },
+    "weighting": None,
     "output": None,
 }
 
@@ -45,7 +47,7 @@ _TYPES = {
     "training": {
         "epochs": int, "batch_size": int, "learning_rate": (int, float),
         "warmup_ratio": (int, float), "weight_decay": (int, float), "seed": int,
-        "bucket_step": (int, type(None)),
+        "bucket_step": (int, type(None)), "gradient_diagnostics": bool,
     },
 }
 
@@ -113,7 +115,29 @@ def resolve_config(config):
     if backbone["num_layers"] is not None and backbone["num_layers"] < 1:
         raise ConfigError("'backbone.num_layers' must be >= 1 or null.")
     resolved["tasks"] = _resolve_tasks(config.get("tasks"))
+    resolved["weighting"] = _resolve_weighting(config.get("weighting"))
     return resolved
+
+
+def _resolve_weighting(weighting):
+    """`None`, or `{"strategy": name, **options}` checked by building the strategy."""
+    if weighting is None:
+        return None
+    if isinstance(weighting, str):
+        weighting = {"strategy": weighting}
+    if not isinstance(weighting, dict) or "strategy" not in weighting:
+        raise ConfigError(
+            "'weighting' must be a strategy name or a mapping with 'strategy', e.g. "
+            f"{{strategy: dwa, temperature: 2.0}}; got {weighting!r}."
+        )
+    from keras_mtl.weighting import get_strategy
+
+    options = {k: v for k, v in weighting.items() if k != "strategy"}
+    try:
+        get_strategy(weighting["strategy"], **options)
+    except ValueError as error:
+        raise ConfigError(f"'weighting': {error}") from None
+    return dict(weighting)
 
 
 def _resolve_tasks(tasks):

@@ -13,6 +13,7 @@ import time
 
 import keras
 
+from keras_mtl.callbacks import AdaptiveTaskWeighting, TaskGradientDiagnostics
 from keras_mtl.config import ConfigError, resolve_config
 from keras_mtl.data.pipeline import encode_examples, make_dataset
 from keras_mtl.datasets.atis import load_atis
@@ -97,12 +98,14 @@ def train(config, output=None, epochs=None, verbose="auto", log=print):
         splits["train"] = splits["train"].subset(range(limit))
     tasks = build_task_specs(config["tasks"], splits["train"])
     backbone = config["backbone"]
+    weighting = config["weighting"]
     model = MultiTaskModel.from_preset(
         backbone["preset"],
         tasks=tasks,
         num_layers=backbone["num_layers"],
         sequence_length=backbone["sequence_length"],
         load_weights=backbone["load_weights"],
+        uncertainty_weighting=bool(weighting and weighting["strategy"] == "uncertainty"),
     )
     log(
         f"Model: {backbone['preset']} ({model.backbone.num_layers} layers, "
@@ -122,11 +125,29 @@ def train(config, output=None, epochs=None, verbose="auto", log=print):
         )
     steps_per_epoch = len(splits["train"]) // training["batch_size"]
     model.compile(make_optimizer(training, steps_per_epoch))
-    callbacks = [
-        keras.callbacks.BackupAndRestore(os.path.join(output, "backup")),
+    # Order matters: weighting and diagnostics write into the logs that
+    # CSVLogger then records.
+    callbacks = []
+    backup_dir = os.path.join(output, "backup")
+    if weighting:
+        options = {k: v for k, v in weighting.items() if k != "strategy"}
+        os.makedirs(backup_dir, exist_ok=True)
+        callbacks.append(
+            AdaptiveTaskWeighting(
+                weighting["strategy"],
+                gradient_data=train_ds,
+                state_path=os.path.join(backup_dir, "weighting.json"),
+                **options,
+            )
+        )
+    if training["gradient_diagnostics"]:
+        callbacks.append(TaskGradientDiagnostics(dev_ds if dev_ds is not None else train_ds))
+    callbacks += [
+        keras.callbacks.BackupAndRestore(backup_dir),
         keras.callbacks.CSVLogger(os.path.join(output, "history.csv"), append=True),
     ]
     log(f"Training {training['epochs']} epochs on {len(splits['train'])} examples.")
+    fit_start = time.time()
     model.fit(
         train_ds,
         validation_data=dev_ds,
@@ -135,6 +156,7 @@ def train(config, output=None, epochs=None, verbose="auto", log=print):
         verbose=verbose,
         shuffle=False,
     )
+    fit_seconds = time.time() - fit_start
     train_seconds = time.time() - start
     model.save(os.path.join(output, "model.keras"))
 
@@ -143,13 +165,23 @@ def train(config, output=None, epochs=None, verbose="auto", log=print):
         if split in splits:
             metrics[split] = evaluate_model(model, splits[split])
     metrics["train_seconds"] = round(train_seconds, 1)
+    metrics["fit_seconds"] = round(fit_seconds, 1)
     metrics["backend"] = keras.config.backend()
     with open(os.path.join(output, "metrics.json"), "w") as f:
         json.dump(metrics, f, indent=2)
     with open(os.path.join(output, "config.json"), "w") as f:
         json.dump(config, f, indent=2)
+    written = "model.keras, metrics.json, history.csv, config.json"
+    try:
+        from keras_mtl.plotting import plot_training
+
+        plot_training(os.path.join(output, "history.csv"), os.path.join(output, "training.png"),
+                      title=config["name"])
+        written += ", training.png"
+    except ImportError:
+        pass  # matplotlib is optional (the `plot` extra)
     log(format_metrics(metrics))
-    log(f"Wrote {output}/model.keras, metrics.json, history.csv, config.json.")
+    log(f"Wrote {output}/: {written}.")
     return metrics
 
 

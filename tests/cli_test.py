@@ -57,3 +57,22 @@ def test_predict_prints_json_for_a_saved_model(tmp_path, capsys):
     assert rows[0]["text"] == "show me flights to boston"
     assert len(rows[0]["slots"]["label"]) == 5
     assert rows[0]["intent"]["label"] in ("atis_airfare", "atis_flight")
+
+
+@pytest.mark.parametrize(
+    "weighting, message",
+    [
+        ("dwb", "Unknown weighting strategy 'dwb'"),
+        ({"strategy": "dwa", "temprature": 2}, "Bad options for weighting strategy 'dwa'"),
+        ({"alpha": 1.5}, "must be a strategy name or a mapping with 'strategy'"),
+    ],
+)
+def test_bad_weighting_configs(weighting, message):
+    with pytest.raises(ConfigError, match=message):
+        resolve_config({"tasks": TASKS, "weighting": weighting})
+
+
+def test_weighting_config_forms():
+    assert resolve_config({"tasks": TASKS, "weighting": "dwa"})["weighting"] == {"strategy": "dwa"}
+    config = resolve_config({"tasks": TASKS, "weighting": {"strategy": "gradnorm", "alpha": 1.0}})
+    assert config["weighting"] == {"strategy": "gradnorm", "alpha": 1.0}

@@ -1,5 +1,6 @@
-"""Keras callbacks: adaptive task weighting (thin adaptor over `keras_mtl.weighting`)."""
+"""Keras callbacks: adaptive task weighting and task-gradient diagnostics."""
 
 from keras_mtl.callbacks.adaptive_task_weighting import AdaptiveTaskWeighting
+from keras_mtl.callbacks.task_gradient_diagnostics import TaskGradientDiagnostics
 
-__all__ = ["AdaptiveTaskWeighting"]
+__all__ = ["AdaptiveTaskWeighting", "TaskGradientDiagnostics"]

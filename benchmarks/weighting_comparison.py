@@ -1,0 +1,116 @@
+"""Equal weighting vs adaptive task weighting on ATIS, several seeds, one invocation.
+
+Runs `keras-mtl train` once per (method, seed), one after the other in fresh
+processes, on the same config (default: the embedded ATIS MiniLM job), and reports
+per method the mean ± std over seeds of the ATIS test metrics, and the fit time per
+epoch as a ratio to equal weighting (same machine, same run of this script).
+
+    python benchmarks/weighting_comparison.py --num-layers 2 --epochs 6 --seeds 0 1 2
+
+Writes `--output`/summary.json and prints a Markdown table. Fit times are only
+comparable on an otherwise idle machine.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import yaml
+
+METHODS = {
+    "equal": None,
+    "dwa": {"strategy": "dwa", "temperature": 2.0},
+    "uncertainty": {"strategy": "uncertainty"},
+    "gradnorm": {"strategy": "gradnorm", "alpha": 1.5, "update_every": 20},
+    "performance": {"strategy": "performance", "temperature": 0.1},
+    "random": {"strategy": "random"},
+}
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def run(method, seed, args):
+    with open(args.config) as f:
+        config = yaml.safe_load(f)
+    config["backbone"]["num_layers"] = args.num_layers
+    config["training"]["epochs"] = args.epochs
+    config["training"]["seed"] = seed
+    if METHODS[method] is None:
+        config.pop("weighting", None)
+    else:
+        config["weighting"] = dict(METHODS[method])
+        if method == "random":
+            config["weighting"]["seed"] = seed
+    output = os.path.join(args.output, f"{method}_seed{seed}")
+    metrics_path = os.path.join(output, "metrics.json")
+    if not os.path.exists(metrics_path):  # finished runs are reused: the script resumes
+        os.makedirs(output, exist_ok=True)
+        config_path = os.path.join(output, "run.yaml")
+        with open(config_path, "w") as f:
+            yaml.safe_dump(config, f)
+        env = dict(os.environ, KERAS_BACKEND=args.backend)
+        subprocess.run(
+            [sys.executable, "-m", "keras_mtl.cli", "train", config_path, "--output", output],
+            env=env, check=True, stdout=subprocess.DEVNULL,
+        )
+    with open(metrics_path) as f:
+        return json.load(f)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", default=os.path.join(REPO, "keras_mtl", "configs", "atis_minilm2.yaml"))
+    parser.add_argument("--num-layers", type=int, default=2)
+    parser.add_argument("--epochs", type=int, default=6)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
+    parser.add_argument("--backend", default="jax")
+    parser.add_argument("--output", default=os.path.join(REPO, "saved_models", "weighting_comparison"))
+    args = parser.parse_args()
+
+    results = {}
+    for method in args.methods:
+        for seed in args.seeds:
+            print(f"{method} seed {seed} ...", flush=True)
+            results.setdefault(method, []).append(run(method, seed, args))
+
+    def stats(values):
+        return float(np.mean(values)), float(np.std(values))
+
+    summary = {}
+    for method, runs in results.items():
+        test = [r["test"] for r in runs]
+        summary[method] = {
+            "intent_accuracy": stats([t["intent"]["accuracy"] * 100 for t in test]),
+            "slot_f1": stats([t["slots"]["f1"] * 100 for t in test]),
+            "sentence_accuracy": stats([t["sentence_accuracy"] * 100 for t in test]),
+            "fit_seconds_per_epoch": stats([r["fit_seconds"] / args.epochs for r in runs]),
+        }
+    base = summary.get("equal", {}).get("fit_seconds_per_epoch", (None,))[0]
+    lines = [
+        f"ATIS test, MiniLM {args.num_layers} layers, {args.epochs} epochs, seeds {args.seeds}, "
+        f"backend {args.backend}; mean ± std over seeds",
+        "",
+        "| method | intent acc | slot F1 | sentence acc | s/epoch | cost vs equal |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for method, s in summary.items():
+        cost = s["fit_seconds_per_epoch"][0]
+        ratio = f"{cost / base:.2f}×" if base else "—"
+        s["cost_ratio_vs_equal"] = cost / base if base else None
+        lines.append(
+            f"| {method} | {s['intent_accuracy'][0]:.2f} ± {s['intent_accuracy'][1]:.2f} "
+            f"| {s['slot_f1'][0]:.2f} ± {s['slot_f1'][1]:.2f} "
+            f"| {s['sentence_accuracy'][0]:.2f} ± {s['sentence_accuracy'][1]:.2f} "
+            f"| {cost:.1f} | {ratio} |"
+        )
+    table = "\n".join(lines)
+    print(table)
+    with open(os.path.join(args.output, "summary.json"), "w") as f:
+        json.dump({"args": vars(args), "summary": summary, "table": table}, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()
