@@ -3,9 +3,11 @@
 import keras
 from keras import ops
 
+from keras_mtl.heads.scoring_head import ScoringHead
+
 
 @keras.saving.register_keras_serializable(package="keras_mtl")
-class SentenceHead(keras.layers.Layer):
+class SentenceHead(ScoringHead):
     """Pools the encoder's token vectors into one vector and scores it.
 
     Args:
@@ -34,38 +36,14 @@ class SentenceHead(keras.layers.Layer):
         hidden_dim=None,
         **kwargs,
     ):
-        super().__init__(**kwargs)
-        # === Layers ===
-        self.dropout_layer = keras.layers.Dropout(dropout, dtype=self.dtype_policy)
-        self.hidden_layer = (
-            None
-            if hidden_dim is None
-            else keras.layers.Dense(
-                hidden_dim, activation="tanh", dtype=self.dtype_policy, name="hidden"
-            )
-        )
-        # The output layer runs in float32 so softmax scores stay exact under
-        # mixed precision.
-        self.output_layer = keras.layers.Dense(
-            units,
-            activation=activation,
-            kernel_initializer=keras.initializers.TruncatedNormal(stddev=0.02),
-            dtype="float32",
-            name="scores",
+        super().__init__(
+            units, activation=activation, dropout=dropout, hidden_dim=hidden_dim, **kwargs
         )
         # === Config ===
-        self.units = units
         self.pooling = pooling
-        self.activation = activation
-        self.dropout = dropout
-        self.hidden_dim = hidden_dim
 
     def build(self, sequence_output_shape, pooled_output_shape=None, padding_mask_shape=None):
-        width = sequence_output_shape[-1]
-        if self.hidden_layer is not None:
-            self.hidden_layer.build((None, width))
-            width = self.hidden_dim
-        self.output_layer.build((None, width))
+        self.build_scoring((None, sequence_output_shape[-1]))
 
     def call(self, sequence_output, pooled_output=None, padding_mask=None, training=None):
         if self.pooling == "cls":
@@ -77,23 +55,12 @@ class SentenceHead(keras.layers.Layer):
             total = ops.sum(sequence_output * mask, axis=1)
             count = ops.maximum(ops.sum(mask, axis=1), ops.cast(1, mask.dtype))
             vector = total / count
-        vector = self.dropout_layer(vector, training=training)
-        if self.hidden_layer is not None:
-            vector = self.hidden_layer(vector)
-        return self.output_layer(vector)
+        return self.score(vector, training=training)
 
-    def compute_output_shape(self, sequence_shape, *args, **kwargs):
-        return (sequence_shape[0], self.units)
+    def compute_output_shape(self, sequence_output_shape, *args, **kwargs):
+        return (sequence_output_shape[0], self.units)
 
     def get_config(self):
         config = super().get_config()
-        config.update(
-            {
-                "units": self.units,
-                "pooling": self.pooling,
-                "activation": self.activation,
-                "dropout": self.dropout,
-                "hidden_dim": self.hidden_dim,
-            }
-        )
+        config["pooling"] = self.pooling
         return config

@@ -66,6 +66,16 @@ def task_losses_from_logs(logs, task_names, prefix=""):
     return losses
 
 
+def check_known_tasks(mapping, task_names, what):
+    """Raises if `mapping` (a dict keyed by task) names a task not in `task_names`."""
+    unknown = sorted(set(mapping or {}) - set(task_names))
+    if unknown:
+        raise ValueError(
+            f"{what} name unknown task(s) {unknown}; the model's tasks are "
+            f"{list(task_names)}."
+        )
+
+
 def all_finite(values):
     return all(math.isfinite(v) for v in values)
 

@@ -1,6 +1,11 @@
 """Performance-driven weighting: attention-style weights from validation metrics."""
 
-from keras_mtl.weighting.base import WeightingStrategy, all_finite, softmax_weights
+from keras_mtl.weighting.base import (
+    WeightingStrategy,
+    all_finite,
+    check_known_tasks,
+    softmax_weights,
+)
 
 _LOWER_IS_BETTER = ("loss", "mae", "mse", "rmse", "error")
 
@@ -47,13 +52,8 @@ class PerformanceWeighting(WeightingStrategy):
         self.best = {}
 
     def check_tasks(self, task_names):
-        for what, mapping in (("metrics", self.metrics), ("targets", self.targets)):
-            unknown = sorted(set(mapping or {}) - set(task_names))
-            if unknown:
-                raise ValueError(
-                    f"Performance weighting {what} name unknown task(s) {unknown}; "
-                    f"the model's tasks are {list(task_names)}."
-                )
+        check_known_tasks(self.metrics, task_names, "Performance weighting metrics")
+        check_known_tasks(self.targets, task_names, "Performance weighting targets")
 
     def reset(self, task_names, initial_weights):
         super().reset(task_names, initial_weights)

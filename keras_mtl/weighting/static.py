@@ -1,6 +1,6 @@
 """Static weighting: fixed task weights (equal weighting is the usual baseline)."""
 
-from keras_mtl.weighting.base import WeightingStrategy
+from keras_mtl.weighting.base import WeightingStrategy, check_known_tasks
 
 
 class StaticWeighting(WeightingStrategy):
@@ -31,12 +31,7 @@ class StaticWeighting(WeightingStrategy):
         self.weights = None if weights is None else {k: float(v) for k, v in weights.items()}
 
     def check_tasks(self, task_names):
-        unknown = sorted(set(self.weights or {}) - set(task_names))
-        if unknown:
-            raise ValueError(
-                f"Static weights name unknown task(s) {unknown}; the model's tasks "
-                f"are {list(task_names)}."
-            )
+        check_known_tasks(self.weights, task_names, "Static weights")
 
     def reset(self, task_names, initial_weights):
         super().reset(task_names, initial_weights)

@@ -26,7 +26,6 @@ if mode == "mirrored":
     )
 
 import keras  # noqa: E402
-import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
@@ -58,17 +57,8 @@ history = model.fit(
     ds, epochs=4, verbose=0,
     callbacks=[AdaptiveTaskWeighting(ZeroAfterFirstEpoch("intent")), snapshot],
 )
-frozen = all(
-    np.array_equal(a, b)
-    for later in snapshot.snapshots[2:]
-    for a, b in zip(snapshot.snapshots[1], later)
-)
-moved = any(
-    not np.array_equal(a, b) for a, b in zip(snapshot.snapshots[0], snapshot.snapshots[1])
-)
 print(json.dumps({
     "replicas": replicas,
-    "frozen": frozen,
-    "moved_before": moved,
+    "moved_then_frozen": snapshot.moved_then_frozen(),
     "history": {k: [float(v) for v in vals] for k, vals in history.history.items()},
 }))
