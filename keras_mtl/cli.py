@@ -79,16 +79,27 @@ def _set_backend(backend):
     os.environ["KERAS_BACKEND"] = backend
 
 
-def _json_ready(predictions, texts):
+def _json_ready(tasks, predictions, texts):
+    """One JSON object per text: `{task: {"label", "score"}}`; token tasks give
+    `{task: {"words", "labels", "scores"}}` (one entry per word, `None` for words
+    cut off by truncation); regression and multi-label give `{"label"}`."""
     rows = []
     for i, text in enumerate(texts):
         row = {"text": text}
-        for task, values in predictions.items():
-            scores = values["scores"][i]
-            label = values["labels"][i]
-            row[task] = {"label": label}
-            if isinstance(label, str):
-                row[task]["score"] = float(max(scores))
+        for spec in tasks:
+            label = predictions[spec.name]["labels"][i]
+            scores = predictions[spec.name]["scores"][i]
+            if spec.token_level:
+                top = [float(max(s)) for s in scores]
+                row[spec.name] = {
+                    "words": text.split(),
+                    "labels": label,
+                    "scores": top + [None] * (len(label) - len(top)),
+                }
+            elif spec.type == "classification":
+                row[spec.name] = {"label": label, "score": float(max(scores))}
+            else:
+                row[spec.name] = {"label": label}
         rows.append(row)
     return rows
 
@@ -118,7 +129,7 @@ def main(argv=None):
 
             model, _ = load_run(args.model)
             predictions = model.predict(list(args.texts))
-            print(json.dumps(_json_ready(predictions, args.texts), indent=2))
+            print(json.dumps(_json_ready(model.tasks, predictions, args.texts), indent=2))
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -55,7 +55,8 @@ def test_predict_prints_json_for_a_saved_model(tmp_path, capsys):
     assert cli.main(["predict", str(tmp_path), "show me flights to boston"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert rows[0]["text"] == "show me flights to boston"
-    assert len(rows[0]["slots"]["label"]) == 5
+    assert rows[0]["slots"]["words"] == "show me flights to boston".split()
+    assert len(rows[0]["slots"]["labels"]) == len(rows[0]["slots"]["scores"]) == 5
     assert rows[0]["intent"]["label"] in ("atis_airfare", "atis_flight")
 
 
