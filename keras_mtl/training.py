@@ -10,6 +10,7 @@ its last finished epoch (`BackupAndRestore` in `DIR/backup`).
 import json
 import os
 import time
+import warnings
 
 import keras
 
@@ -147,6 +148,9 @@ def train(config, output=None, epochs=None, verbose="auto", log=print):
         keras.callbacks.CSVLogger(os.path.join(output, "history.csv"), append=True),
     ]
     log(f"Training {training['epochs']} epochs on {len(splits['train'])} examples.")
+    # Length buckets make the epoch size unknown in advance; Keras learns it
+    # during the first epoch and warns that the input "ran out of data".
+    warnings.filterwarnings("ignore", message="Your input ran out of data")
     fit_start = time.time()
     model.fit(
         train_ds,

@@ -1,6 +1,8 @@
-"""A training run killed with SIGKILL resumes from its last finished epoch."""
+"""A training run killed with SIGKILL resumes from its last finished epoch, with its
+adaptive task-weighting schedule intact."""
 
 import csv
+import math
 import os
 import signal
 import subprocess
@@ -33,11 +35,15 @@ def tiny_preset(tmp_path):
     return path
 
 
-def history_epochs(path):
+def history_rows(path):
     if not os.path.exists(path):
         return []
     with open(path) as f:
-        return [int(row["epoch"]) for row in csv.DictReader(f)]
+        return list(csv.DictReader(f))
+
+
+def history_epochs(path):
+    return [int(row["epoch"]) for row in history_rows(path)]
 
 
 def test_killed_run_resumes_from_last_epoch(tiny_preset, tmp_path):
@@ -51,6 +57,7 @@ def test_killed_run_resumes_from_last_epoch(tiny_preset, tmp_path):
             {"name": "slots", "type": "token_classification"},
         ],
         "training": {"epochs": 6, "batch_size": 16, "learning_rate": 1e-3},
+        "weighting": {"strategy": "dwa", "temperature": 2.0},
     }
     config_path = tmp_path / "config.yaml"
     config_path.write_text(yaml.safe_dump(config))
@@ -73,3 +80,14 @@ def test_killed_run_resumes_from_last_epoch(tiny_preset, tmp_path):
     assert history_epochs(history) == list(range(6))
     assert (output / "model.keras").exists() and (output / "metrics.json").exists()
     assert not (output / "backup").exists()
+
+    # DWA's schedule continued across the kill: its loss history was restored.
+    rows = history_rows(history)
+    for t in range(2, 6):
+        r = [float(rows[t - 1][f"{n}_loss"]) / float(rows[t - 2][f"{n}_loss"]) for n in ("intent", "slots")]
+        e = [math.exp(x / 2.0) for x in r]
+        assert float(rows[t]["intent_weight"]) == pytest.approx(2 * e[0] / sum(e), rel=1e-5)
+
+    from keras_mtl import cli
+
+    assert cli.main(["evaluate", str(output), "--split", "dev"]) == 0
