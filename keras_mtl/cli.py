@@ -3,6 +3,7 @@
     keras-mtl train [CONFIG] [--output DIR] [--epochs N] [--backend B]
     keras-mtl evaluate RUN [--split test]
     keras-mtl predict RUN TEXT [TEXT ...]
+    keras-mtl export RUN --output saved_models/NAME/VERSION
 
 With no CONFIG, `train` runs the embedded default (ATIS joint intent + slots on
 the real MiniLM truncated to 2 layers). This is the only module that reads config
@@ -39,6 +40,13 @@ def _parser():
     evaluate.add_argument("model", help="Run directory (or its model.keras).")
     evaluate.add_argument("--split", default="test")
     evaluate.add_argument("--backend", choices=BACKENDS, default=None, dest="sub_backend")
+
+    export = commands.add_parser("export", help="Export a trained run for serving.")
+    export.add_argument("model", help="Run directory (or its model.keras).")
+    export.add_argument("--format", choices=["saved_model"], default="saved_model")
+    export.add_argument("--output", required=True,
+                        help="Version folder, e.g. saved_models/atis/1 (TF Serving layout).")
+    export.add_argument("--backend", choices=BACKENDS, default=None, dest="sub_backend")
 
     predict = commands.add_parser("predict", help="Predict every task for texts (JSON).")
     predict.add_argument("model", help="Run directory (or its model.keras).")
@@ -124,6 +132,13 @@ def main(argv=None):
             metrics = evaluate_run(args.model, split=args.split)
             print(format_metrics(metrics))
             print(json.dumps(metrics, indent=2))
+        elif args.command == "export":
+            from keras_mtl.export import export_saved_model
+            from keras_mtl.training import load_run
+
+            model, _ = load_run(args.model)
+            export_saved_model(model, args.output)
+            print(f"Wrote SavedModel {args.output} (signatures: serving_default, serve_token_ids).")
         elif args.command == "predict":
             from keras_mtl.training import load_run
 

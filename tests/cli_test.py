@@ -77,3 +77,13 @@ def test_weighting_config_forms():
     assert resolve_config({"tasks": TASKS, "weighting": "dwa"})["weighting"] == {"strategy": "dwa"}
     config = resolve_config({"tasks": TASKS, "weighting": {"strategy": "gradnorm", "alpha": 1.0}})
     assert config["weighting"] == {"strategy": "gradnorm", "alpha": 1.0}
+
+
+def test_export_writes_a_saved_model(tmp_path, capsys):
+    from tests.conftest import tiny_model
+
+    tiny_model().save(str(tmp_path / "model.keras"))
+    out = tmp_path / "serving" / "1"
+    assert cli.main(["export", str(tmp_path), "--output", str(out)]) == 0
+    assert (out / "saved_model.pb").exists()
+    assert "serving_default" in capsys.readouterr().out

@@ -139,9 +139,15 @@ class MultiTaskPreprocessor(keras_hub.models.Preprocessor):
         """Pads `encode()` outputs to `length` (default: longest row) → `(x, y, sw)`."""
 
         def dense(tensor, value):
-            if isinstance(tensor, tf.RaggedTensor):
+            if not isinstance(tensor, tf.RaggedTensor):
+                return tensor
+            if length is not None:
                 return tensor.to_tensor(value, shape=[None, length])
-            return tensor
+            # The longest row, and never less than [CLS] [SEP]: an empty batch
+            # still gets a valid (0, 2) shape.
+            tensor = tensor.to_tensor(value)
+            extra = tf.maximum(0, 2 - tf.shape(tensor)[1])
+            return tf.pad(tensor, [[0, 0], [0, extra]], constant_values=value)
 
         token_ids = dense(encoded["token_ids"], self.pad_id)
         padding_mask = tf.cast(tf.not_equal(token_ids, self.pad_id), tf.int32)
