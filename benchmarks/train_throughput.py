@@ -161,6 +161,21 @@ def split_warmup(batches, warmup, shape_of):
     return warm, measured
 
 
+def padding_summary(warm, measured_ids, real_token_counts):
+    """Step counts and how much of the measured batches was padding."""
+    import numpy as np
+
+    return {
+        "warmup_steps": len(warm),
+        "measured_steps": len(measured_ids),
+        "padded_shapes": sorted({int(t.shape[1]) for t in measured_ids}),
+        "mean_padded_length": float(np.mean([t.shape[1] for t in measured_ids])),
+        "real_tokens_fraction": float(
+            sum(real_token_counts) / sum(t.size for t in measured_ids)
+        ),
+    }
+
+
 def time_steps(train_step, measured, batch_size_of, repeats, synchronize=None):
     """Wall-clock seconds of the measured steps (best of `repeats` passes)."""
     passes = []
@@ -302,13 +317,8 @@ def run_keras(config, args):
     result = time_steps(train_step, measured, lambda b: len(b[0]["token_ids"]), args.repeats)
     token_ids = [batch[0]["token_ids"] for batch in measured]
     result.update(
-        warmup_steps=len(warm),
-        measured_steps=len(measured),
-        padded_shapes=sorted({int(t.shape[1]) for t in token_ids}),
-        mean_padded_length=float(np.mean([t.shape[1] for t in token_ids])),
-        real_tokens_fraction=float(
-            sum(batch[0]["padding_mask"].sum() for batch in measured)
-            / sum(t.size for t in token_ids)
+        **padding_summary(
+            warm, token_ids, [int(batch[0]["padding_mask"].sum()) for batch in measured]
         ),
         batch_fingerprint=fingerprint(token_ids),
         jit_compile=bool(getattr(model, "jit_compile", False)),
@@ -427,13 +437,8 @@ def run_hf(config, args):
     )
     input_ids = [batch["input_ids"].cpu().numpy() for batch in measured]
     result.update(
-        warmup_steps=len(warm),
-        measured_steps=len(measured),
-        padded_shapes=sorted({int(t.shape[1]) for t in input_ids}),
-        mean_padded_length=float(np.mean([t.shape[1] for t in input_ids])),
-        real_tokens_fraction=float(
-            sum(int(batch["attention_mask"].sum()) for batch in measured)
-            / sum(t.size for t in input_ids)
+        **padding_summary(
+            warm, input_ids, [int(batch["attention_mask"].sum()) for batch in measured]
         ),
         batch_fingerprint=fingerprint(input_ids),
         attention_implementation=model.encoder.config._attn_implementation,

@@ -105,7 +105,7 @@ def resolve_config(config):
             f"'training.warmup_ratio' must be in [0, 1), got {training['warmup_ratio']}."
         )
     if training["bucket_step"] is not None and training["bucket_step"] < 1:
-        raise ConfigError(f"'training.bucket_step' must be >= 1 or null.")
+        raise ConfigError("'training.bucket_step' must be >= 1 or null.")
     limit = resolved["data"]["max_train_examples"]
     if limit is not None and limit < 1:
         raise ConfigError(f"'data.max_train_examples' must be >= 1 or null, got {limit}.")

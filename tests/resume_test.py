@@ -13,7 +13,6 @@ import keras_hub
 import pytest
 import yaml
 
-from tests.conftest import tiny_backbone
 
 ATIS_WORDS = [
     "show", "me", "flights", "from", "to", "boston", "denver", "what", "is", "the",

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from keras_mtl.export import export_saved_model
-from keras_mtl.export.saved_model import TF_TEXT_OPS, custom_ops
+from keras_mtl.export.saved_model import TF_TEXT_OPS
 from tests.conftest import TEXTS, tiny_model
 
 BAD_INPUTS = ["", "   \t ", "x " * 6000, "東京 から ✈️ café"]

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_mtl import MultiTaskModel, TaskSpec, make_dataset
+from keras_mtl import TaskSpec, make_dataset
 from keras_mtl.models.multi_task_model import masked_mean_loss
 from tests.conftest import TEXTS, tiny_data, tiny_model, tiny_tasks
 
