@@ -53,7 +53,8 @@ def build_task_specs(task_configs, train_data):
 
 
 def make_optimizer(training, steps_per_epoch):
-    """AdamW with linear warm-up then cosine decay; no decay on biases and norms."""
+    """AdamW with linear warm-up then cosine decay; no decay on biases, norms and
+    the learned task log-variances of uncertainty weighting."""
     total = max(1, steps_per_epoch * training["epochs"])
     warmup = int(total * training["warmup_ratio"])
     schedule = keras.optimizers.schedules.CosineDecay(
@@ -65,7 +66,7 @@ def make_optimizer(training, steps_per_epoch):
     optimizer = keras.optimizers.AdamW(
         learning_rate=schedule, weight_decay=training["weight_decay"]
     )
-    optimizer.exclude_from_weight_decay(var_names=["bias", "gamma", "beta"])
+    optimizer.exclude_from_weight_decay(var_names=["bias", "gamma", "beta", "log_variances"])
     return optimizer
 
 
