@@ -4,6 +4,7 @@
     keras-mtl evaluate RUN [--split test]
     keras-mtl predict RUN TEXT [TEXT ...]
     keras-mtl export RUN --output saved_models/NAME/VERSION
+    keras-mtl export RUN --format onnx [--quantize int8] --output model.onnx
 
 With no CONFIG, `train` runs the embedded default (ATIS joint intent + slots on
 the real MiniLM truncated to 2 layers). This is the only module that reads config
@@ -43,9 +44,12 @@ def _parser():
 
     export = commands.add_parser("export", help="Export a trained run for serving.")
     export.add_argument("model", help="Run directory (or its model.keras).")
-    export.add_argument("--format", choices=["saved_model"], default="saved_model")
+    export.add_argument("--format", choices=["saved_model", "onnx"], default="saved_model")
+    export.add_argument("--quantize", choices=["int8"], default=None,
+                        help="ONNX only: dynamic int8 quantization of the weights.")
     export.add_argument("--output", required=True,
-                        help="Version folder, e.g. saved_models/atis/1 (TF Serving layout).")
+                        help="SavedModel version folder (e.g. saved_models/serving/atis/1) "
+                        "or .onnx file.")
     export.add_argument("--backend", choices=BACKENDS, default=None, dest="sub_backend")
 
     predict = commands.add_parser("predict", help="Predict every task for texts (JSON).")
@@ -133,12 +137,20 @@ def main(argv=None):
             print(format_metrics(metrics))
             print(json.dumps(metrics, indent=2))
         elif args.command == "export":
-            from keras_mtl.export import export_saved_model
+            from keras_mtl.export import export_onnx, export_saved_model
             from keras_mtl.training import load_run
 
+            if args.quantize and args.format != "onnx":
+                raise ConfigError("--quantize applies to --format onnx only.")
             model, _ = load_run(args.model)
-            export_saved_model(model, args.output)
-            print(f"Wrote SavedModel {args.output} (signatures: serving_default, serve_token_ids).")
+            if args.format == "onnx":
+                export_onnx(model, args.output, quantize=args.quantize)
+                print(f"Wrote ONNX {args.output} (outputs: "
+                      f"{', '.join(t + '_scores' for t in model.task_names)}).")
+            else:
+                export_saved_model(model, args.output)
+                print(f"Wrote SavedModel {args.output} (signatures: serving_default, "
+                      "serve_token_ids).")
         elif args.command == "predict":
             from keras_mtl.training import load_run
 

@@ -86,3 +86,14 @@ def test_export_writes_a_saved_model(tmp_path, capsys):
     assert cli.main(["export", str(tmp_path), "--output", str(out)]) == 0
     assert (out / "saved_model.pb").exists()
     assert "serving_default" in capsys.readouterr().out
+
+
+def test_export_onnx_and_refuse_quantized_saved_model(tmp_path, capsys):
+    from tests.conftest import tiny_model
+
+    tiny_model().save(str(tmp_path / "model.keras"))
+    assert cli.main(["export", str(tmp_path), "--format", "onnx", "--quantize", "int8",
+                     "--output", str(tmp_path / "m.onnx")]) == 0
+    assert (tmp_path / "m.onnx").exists() and "slots_scores" in capsys.readouterr().out
+    assert cli.main(["export", str(tmp_path), "--quantize", "int8", "--output", str(tmp_path / "s")]) == 2
+    assert "--quantize applies to --format onnx only" in capsys.readouterr().err

@@ -20,11 +20,10 @@ On JAX and PyTorch the model is saved and re-exported by a TensorFlow process.
 """
 
 import os
-import subprocess
-import sys
-import tempfile
 
 import keras
+
+from keras_mtl.export.tensorflow_process import export_through_tensorflow
 
 TF_TEXT_OPS = ("CaseFoldUTF8", "FastWordpieceTokenizeWithOffsets", "RegexSplitWithOffsets")
 """The only non-core ops in our serving graph: TF Serving must bundle TF Text with
@@ -43,7 +42,7 @@ def export_saved_model(model, path, verbose=False):
     if os.path.exists(path) and os.listdir(path):
         raise ValueError(f"{path} exists and is not empty; export to a new version folder.")
     if keras.config.backend() != "tensorflow":
-        return _export_through_tensorflow(model, path)
+        return export_through_tensorflow(model, "export_saved_model", path)
     import tensorflow as tf
 
     archive = keras.export.ExportArchive()
@@ -133,24 +132,3 @@ def token_id_outputs(model, inputs):
                 tf.constant(spec.labels), tf.argmax(task_scores, axis=-1)
             )
     return outputs
-
-
-def _export_through_tensorflow(model, path):
-    """Saves `model` and has a TensorFlow-backend process load and export it."""
-    with tempfile.TemporaryDirectory() as tmp:
-        keras_path = os.path.join(tmp, "model.keras")
-        model.save(keras_path)
-        env = dict(os.environ, KERAS_BACKEND="tensorflow")
-        command = [
-            sys.executable, "-c",
-            "import sys, keras_mtl\n"
-            "from keras_mtl.export.saved_model import export_saved_model\n"
-            "export_saved_model(keras_mtl.load_model(sys.argv[1]), sys.argv[2])\n",
-            keras_path, os.path.abspath(path),
-        ]
-        result = subprocess.run(command, env=env, capture_output=True, text=True)
-    if result.returncode != 0:
-        raise RuntimeError(
-            f"Exporting through a TensorFlow process failed:\n{result.stderr[-3000:]}"
-        )
-    return path

@@ -1,0 +1,73 @@
+"""ONNX export for edge devices: token ids in, named per-task scores out.
+
+`export_onnx(model, "model.onnx")` writes an ONNX graph (opset 17 by default) with
+inputs `token_ids`, `segment_ids`, `padding_mask` (int32, shape [batch, sequence])
+and one float output per task, `<task>_scores`: probabilities per label
+([batch, labels], or [batch, sequence, labels] for token tasks; [batch, 1] for
+regression). Nothing after the heads is in the graph (no argmax: onnxruntime
+rejects what TF's argmax lowers to, and decoding belongs to the runtime, which
+knows the label names). `quantize="int8"` applies onnxruntime's dynamic int8
+quantization of the weights.
+"""
+
+import os
+import tempfile
+
+import keras
+
+from keras_mtl.export.tensorflow_process import export_through_tensorflow
+
+INPUT_NAMES = ("token_ids", "segment_ids", "padding_mask")
+QUANTIZE_MODES = (None, "int8")
+
+
+def export_onnx(model, path, quantize=None, opset=17):
+    """Writes `model` (a `MultiTaskModel`) as an ONNX file at `path`."""
+    if quantize not in QUANTIZE_MODES:
+        raise ValueError(f"quantize must be one of {QUANTIZE_MODES}, got {quantize!r}.")
+    if int(opset) < 17:
+        raise ValueError(f"opset must be >= 17, got {opset}.")
+    if keras.config.backend() != "tensorflow":
+        return export_through_tensorflow(
+            model, "export_onnx", path, quantize=quantize, opset=int(opset)
+        )
+    import onnx
+    import tensorflow as tf
+    import tf2onnx
+
+    spec = [tf.TensorSpec([None, None], tf.int32, name=name) for name in INPUT_NAMES]
+
+    @tf.function(input_signature=spec)
+    def scores(token_ids, segment_ids, padding_mask):
+        inputs = {"token_ids": token_ids, "segment_ids": segment_ids, "padding_mask": padding_mask}
+        outputs = model(inputs, training=False)
+        return {f"{name}_scores": tf.cast(value, tf.float32) for name, value in outputs.items()}
+
+    proto, _ = tf2onnx.convert.from_function(scores, input_signature=spec, opset=int(opset))
+    _name_dynamic_axes(proto, model)
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    if quantize is None:
+        onnx.save(proto, path)
+        return path
+    from onnxruntime.quantization import QuantType, quant_pre_process, quantize_dynamic
+
+    with tempfile.TemporaryDirectory() as tmp:
+        fp32 = os.path.join(tmp, "fp32.onnx")
+        prepared = os.path.join(tmp, "prepared.onnx")
+        onnx.save(proto, fp32)
+        quant_pre_process(fp32, prepared, skip_symbolic_shape=True)
+        quantize_dynamic(prepared, path, weight_type=QuantType.QInt8)
+    return path
+
+
+def _name_dynamic_axes(proto, model):
+    """Calls the dynamic axes `batch` and `sequence` instead of tf2onnx's `unk__N`."""
+    for value in proto.graph.input:
+        for dim, name in zip(value.type.tensor_type.shape.dim, ("batch", "sequence")):
+            dim.dim_param = name
+    token_level = {f"{spec.name}_scores": spec.token_level for spec in model.tasks}
+    for value in proto.graph.output:
+        names = ("batch", "sequence") if token_level.get(value.name) else ("batch",)
+        for dim, name in zip(value.type.tensor_type.shape.dim, names):
+            dim.dim_param = name

@@ -1,0 +1,32 @@
+"""Runs an exporter in a TensorFlow-backend process, for models built on JAX or PyTorch.
+
+Both exporters trace the model as a TensorFlow graph. A model that lives on
+another backend is saved to a `.keras` file, which a fresh process with
+`KERAS_BACKEND=tensorflow` loads and exports (weights are backend-neutral).
+"""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+
+def export_through_tensorflow(model, exporter, path, **options):
+    """Calls `keras_mtl.export.<exporter>(model, path, **options)` under TensorFlow."""
+    with tempfile.TemporaryDirectory() as tmp:
+        keras_path = os.path.join(tmp, "model.keras")
+        model.save(keras_path)
+        env = dict(os.environ, KERAS_BACKEND="tensorflow")
+        code = (
+            "import json, sys, keras_mtl, keras_mtl.export as export\n"
+            f"getattr(export, {exporter!r})(keras_mtl.load_model(sys.argv[1]), sys.argv[2], "
+            "**json.loads(sys.argv[3]))\n"
+        )
+        command = [sys.executable, "-c", code, keras_path, os.path.abspath(path), json.dumps(options)]
+        result = subprocess.run(command, env=env, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(
+            f"{exporter} through a TensorFlow process failed:\n{result.stderr[-3000:]}"
+        )
+    return path
