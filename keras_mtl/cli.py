@@ -95,6 +95,8 @@ def _json_ready(tasks, predictions, texts):
     """One JSON object per text: `{task: {"label", "score"}}`; token tasks give
     `{task: {"words", "labels", "scores"}}` (one entry per word, `None` for words
     cut off by truncation); regression and multi-label give `{"label"}`."""
+    from keras_mtl.preprocessing.words import split_words
+
     rows = []
     for i, text in enumerate(texts):
         row = {"text": text}
@@ -104,7 +106,7 @@ def _json_ready(tasks, predictions, texts):
             if spec.token_level:
                 top = [float(max(s)) for s in scores]
                 row[spec.name] = {
-                    "words": text.split(),
+                    "words": split_words(text),
                     "labels": label,
                     "scores": top + [None] * (len(label) - len(top)),
                 }

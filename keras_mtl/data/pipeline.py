@@ -13,6 +13,7 @@ import warnings
 import numpy as np
 import tensorflow as tf
 
+from keras_mtl.preprocessing.words import split_words
 from keras_mtl.tasks import MISSING_ID
 
 logger = logging.getLogger(__name__)
@@ -52,7 +53,7 @@ def encode_labels(tasks, data, unknown_labels="error"):
         targets = []
         for i, (text, label) in enumerate(zip(data.texts, values)):
             if spec.token_level:
-                num_words = len(text.split())
+                num_words = len(split_words(text))
                 if label is None:
                     targets.append([MISSING_ID] * num_words)
                     continue
@@ -61,7 +62,8 @@ def encode_labels(tasks, data, unknown_labels="error"):
                         f"{data.name}: example {i}, task '{task}': "
                         f"{num_words} words but "
                         f"{'a string' if isinstance(label, str) else len(label)} "
-                        f"labels (one label per whitespace-separated word)."
+                        f"labels (one label per word; words are separated by ASCII "
+                        "whitespace)."
                     )
             try:
                 targets.append(task_type.encode(spec, label))

@@ -14,7 +14,10 @@ from keras_mtl.tasks.task_types import MISSING_ID
 
 
 def split_words(text):
-    """Whitespace words of a batch of strings: a ragged (batch, words) tensor."""
+    """Whitespace words of a batch of strings: a ragged (batch, words) tensor.
+
+    Splits on ASCII whitespace only, like `keras_mtl.preprocessing.words.split_words`.
+    """
     return tf.strings.split(text)
 
 

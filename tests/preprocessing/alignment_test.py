@@ -96,3 +96,11 @@ def test_plain_python_labels_are_accepted():
     x, y, sw = pre(["show me flights", "fares"], y={"intent": [1, 0], "slots": [[0, 0, 0], [0]]})
     assert np.asarray(y["intent"]).tolist() == [1, 0]
     assert np.asarray(sw["slots"]).sum() == 4
+
+
+@pytest.mark.parametrize("text", ["a\u00a0b c", "a\u3000b", "x\vy\tz", " lead  trail ", "a\x1cb\u2028c"])
+def test_python_word_split_agrees_with_the_graph(text):
+    from keras_mtl.preprocessing.words import split_words
+
+    encoded = preprocessor().encode([text])
+    assert int(encoded["num_words"][0]) == len(split_words(text))
