@@ -2,10 +2,10 @@
 
 import keras
 import keras_hub
-import numpy as np
 import tensorflow as tf
 from keras_hub.src.utils.tensor_utils import preprocessing_function
 
+from keras_mtl.decoding import decode_batch
 from keras_mtl.preprocessing import alignment
 from keras_mtl.tasks import MISSING_ID, check_task_list
 
@@ -207,34 +207,10 @@ class MultiTaskPreprocessor(keras_hub.models.Preprocessor):
     def decode(self, scores, word_ids, num_words):
         """Per-task labels and scores from model outputs (numpy), words re-joined.
 
-        Args:
-            scores: dict task → array of model outputs for the batch.
-            word_ids: (batch, length) array from `encode()` (padded with -1).
-            num_words: (batch,) words per text before truncation.
-
-        Returns:
-            dict task → `{"labels": [...], "scores": [...]}`, one entry per text. For
-            token tasks both are per *word*; words cut off by truncation get the
-            label `None` and no scores.
+        See `keras_mtl.decoding.decode_batch`: token tasks give one label per
+        word (`None` for words cut off by truncation).
         """
-        word_ids = np.asarray(word_ids)
-        results = {}
-        for spec in self.tasks:
-            task_scores = np.asarray(scores[spec.name])
-            labels, kept_scores = [], []
-            for i in range(len(word_ids)):
-                if spec.token_level:
-                    positions = np.flatnonzero(word_ids[i] >= 0)
-                    per_word = task_scores[i, positions]
-                    tags = [spec.task_type.decode(spec, s) for s in per_word]
-                    tags += [None] * (int(num_words[i]) - len(tags))
-                    labels.append(tags)
-                    kept_scores.append(per_word)
-                else:
-                    labels.append(spec.task_type.decode(spec, task_scores[i]))
-                    kept_scores.append(task_scores[i])
-            results[spec.name] = {"labels": labels, "scores": kept_scores}
-        return results
+        return decode_batch(self.tasks, scores, word_ids, num_words)
 
     def get_config(self):
         config = super().get_config()

@@ -20,6 +20,8 @@ import math
 import keras
 import numpy as np
 
+from keras_mtl.decoding import decode_scores
+
 MISSING_ID = -1
 """Target id of an absent label (and of sub-word positions that carry no label)."""
 
@@ -67,7 +69,7 @@ class TaskType:
     # --- Decoding (numpy) ---
     def decode(self, spec, scores):
         """Labels from one example's scores (numpy)."""
-        raise NotImplementedError
+        return decode_scores(self.name, spec.labels, scores, spec.threshold)
 
 
 class ClassificationType(TaskType):
@@ -88,9 +90,6 @@ class ClassificationType(TaskType):
 
     def default_metrics(self, spec):
         return [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
-
-    def decode(self, spec, scores):
-        return spec.labels[int(np.argmax(scores))]
 
 
 class TokenClassificationType(ClassificationType):
@@ -146,9 +145,6 @@ class MultiLabelType(TaskType):
             keras.metrics.AUC(name="auc", multi_label=True),
         ]
 
-    def decode(self, spec, scores):
-        return [spec.labels[i] for i in np.flatnonzero(scores >= spec.threshold)]
-
 
 class RegressionType(TaskType):
     """One real value per text (a rating, a score); NaN marks a missing value."""
@@ -188,9 +184,6 @@ class RegressionType(TaskType):
 
     def default_metrics(self, spec):
         return [keras.metrics.MeanAbsoluteError(name="mae")]
-
-    def decode(self, spec, scores):
-        return float(np.asarray(scores).reshape(-1)[0])
 
 
 TASK_TYPES = {
