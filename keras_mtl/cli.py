@@ -4,7 +4,8 @@
     keras-mtl evaluate RUN [--split test]
     keras-mtl predict RUN TEXT [TEXT ...]
     keras-mtl export RUN --output saved_models/NAME/VERSION
-    keras-mtl export RUN --format onnx [--quantize int8] --output model.onnx
+    keras-mtl export RUN --format onnx|edge [--quantize int8] --output PATH
+    keras-mtl predict SAVED_MODEL_DIR|EDGE_BUNDLE TEXT ...
 
 With no CONFIG, `train` runs the embedded default (ATIS joint intent + slots on
 the real MiniLM truncated to 2 layers). This is the only module that reads config
@@ -44,16 +45,19 @@ def _parser():
 
     export = commands.add_parser("export", help="Export a trained run for serving.")
     export.add_argument("model", help="Run directory (or its model.keras).")
-    export.add_argument("--format", choices=["saved_model", "onnx"], default="saved_model")
+    export.add_argument("--format", choices=["saved_model", "onnx", "edge"], default="saved_model",
+                        help="edge: a folder with model.onnx, vocab.txt and bundle.json "
+                        "for keras_mtl.edge.")
     export.add_argument("--quantize", choices=["int8"], default=None,
-                        help="ONNX only: dynamic int8 quantization of the weights.")
+                        help="ONNX and edge only: dynamic int8 quantization of the weights.")
     export.add_argument("--output", required=True,
                         help="SavedModel version folder (e.g. saved_models/serving/atis/1) "
                         "or .onnx file.")
     export.add_argument("--backend", choices=BACKENDS, default=None, dest="sub_backend")
 
     predict = commands.add_parser("predict", help="Predict every task for texts (JSON).")
-    predict.add_argument("model", help="Run directory (or its model.keras).")
+    predict.add_argument("model", help="Run directory (or its model.keras), an edge bundle "
+                         "folder or a SavedModel version folder.")
     predict.add_argument("texts", nargs="+", metavar="TEXT")
     predict.add_argument("--backend", choices=BACKENDS, default=None, dest="sub_backend")
     return parser
@@ -118,6 +122,58 @@ def _json_ready(tasks, predictions, texts):
     return rows
 
 
+def _predict_any(path, texts):
+    """Predictions from a run folder / `.keras` file, an edge bundle or a SavedModel."""
+    from types import SimpleNamespace
+
+    if os.path.isfile(os.path.join(path, "bundle.json")):
+        from keras_mtl.edge import EdgeModel
+
+        edge = EdgeModel(path)
+        tasks = [SimpleNamespace(token_level=t["type"] == "token_classification", **t)
+                 for t in edge.tasks]
+        return tasks, edge.predict(texts)
+    if os.path.isfile(os.path.join(path, "saved_model.pb")):
+        return _predict_saved_model(path, texts)
+    from keras_mtl.training import load_run
+
+    model, _ = load_run(path)
+    return model.tasks, model.predict(texts)
+
+
+def _predict_saved_model(path, texts):
+    from types import SimpleNamespace
+
+    import tensorflow as tf
+    import tensorflow_text  # noqa: F401  (the tokenizer's ops)
+
+    from keras_mtl.config import ConfigError
+
+    for i, text in enumerate(texts):
+        if not text.strip():
+            raise ConfigError(f"Text {i} is empty.")
+    serve = tf.saved_model.load(path).signatures["serving_default"]
+    out = {k: v.numpy() for k, v in serve(text=tf.constant(texts)).items()}
+    tasks, predictions = [], {}
+    names = sorted({k.rsplit("_", 1)[0] for k in out if k != "num_words"})
+    for name in names:
+        if f"{name}_labels" in out:  # token task: per-word tags
+            labels = [[t.decode() for t in row[:n]] for row, n in zip(out[f"{name}_labels"], out["num_words"])]
+            scores = [row[:n] for row, n in zip(out[f"{name}_scores"], out["num_words"])]
+            kind = "token_classification"
+        elif f"{name}_label" in out:
+            labels = [x.decode() for x in out[f"{name}_label"]]
+            scores, kind = list(out[f"{name}_scores"]), "classification"
+        elif f"{name}_value" in out:
+            labels, scores, kind = [float(v) for v in out[f"{name}_value"]], [None] * len(texts), "regression"
+        else:
+            labels = [list(map(bool, row)) for row in out[f"{name}_predicted"]]
+            scores, kind = list(out[f"{name}_scores"]), "multi_label"
+        tasks.append(SimpleNamespace(name=name, type=kind, token_level=kind == "token_classification"))
+        predictions[name] = {"labels": labels, "scores": scores}
+    return tasks, predictions
+
+
 def main(argv=None):
     args = _parser().parse_args(argv)
     _set_backend(getattr(args, "sub_backend", None) or args.backend)
@@ -139,13 +195,16 @@ def main(argv=None):
             print(format_metrics(metrics))
             print(json.dumps(metrics, indent=2))
         elif args.command == "export":
-            from keras_mtl.export import export_onnx, export_saved_model
+            from keras_mtl.export import export_edge_bundle, export_onnx, export_saved_model
             from keras_mtl.training import load_run
 
-            if args.quantize and args.format != "onnx":
-                raise ConfigError("--quantize applies to --format onnx only.")
+            if args.quantize and args.format == "saved_model":
+                raise ConfigError("--quantize applies to --format onnx and edge only.")
             model, _ = load_run(args.model)
-            if args.format == "onnx":
+            if args.format == "edge":
+                export_edge_bundle(model, args.output, quantize=args.quantize)
+                print(f"Wrote edge bundle {args.output} (model.onnx, vocab.txt, bundle.json).")
+            elif args.format == "onnx":
                 export_onnx(model, args.output, quantize=args.quantize)
                 print(f"Wrote ONNX {args.output} (outputs: "
                       f"{', '.join(t + '_scores' for t in model.task_names)}).")
@@ -154,11 +213,8 @@ def main(argv=None):
                 print(f"Wrote SavedModel {args.output} (signatures: serving_default, "
                       "serve_token_ids).")
         elif args.command == "predict":
-            from keras_mtl.training import load_run
-
-            model, _ = load_run(args.model)
-            predictions = model.predict(list(args.texts))
-            print(json.dumps(_json_ready(model.tasks, predictions, args.texts), indent=2))
+            tasks, predictions = _predict_any(args.model, list(args.texts))
+            print(json.dumps(_json_ready(tasks, predictions, args.texts), indent=2))
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

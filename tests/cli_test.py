@@ -96,4 +96,22 @@ def test_export_onnx_and_refuse_quantized_saved_model(tmp_path, capsys):
                      "--output", str(tmp_path / "m.onnx")]) == 0
     assert (tmp_path / "m.onnx").exists() and "slots_scores" in capsys.readouterr().out
     assert cli.main(["export", str(tmp_path), "--quantize", "int8", "--output", str(tmp_path / "s")]) == 2
-    assert "--quantize applies to --format onnx only" in capsys.readouterr().err
+    assert "--quantize applies to --format onnx and edge only" in capsys.readouterr().err
+
+
+def test_predict_runs_saved_models_and_edge_bundles_like_keras(tmp_path, capsys):
+    from tests.conftest import tiny_model
+
+    tiny_model().save(str(tmp_path / "model.keras"))
+    text = "show me flights from boston to denver"
+    assert cli.main(["predict", str(tmp_path), text]) == 0
+    keras_row = json.loads(capsys.readouterr().out)[0]
+    assert cli.main(["export", str(tmp_path), "--output", str(tmp_path / "serving" / "1")]) == 0
+    assert cli.main(["export", str(tmp_path), "--format", "edge", "--output", str(tmp_path / "edge")]) == 0
+    capsys.readouterr()
+    for artefact in (tmp_path / "serving" / "1", tmp_path / "edge"):
+        assert cli.main(["predict", str(artefact), text]) == 0
+        row = json.loads(capsys.readouterr().out)[0]
+        assert row["intent"]["label"] == keras_row["intent"]["label"]
+        assert row["slots"]["labels"] == keras_row["slots"]["labels"]
+        assert row["intent"]["score"] == pytest.approx(keras_row["intent"]["score"], abs=1e-4)
