@@ -45,8 +45,11 @@ def export_saved_model(model, path, verbose=False):
         return export_through_tensorflow(model, "export_saved_model", path)
     import tensorflow as tf
 
+    # No `archive.track(model)`: the endpoints capture every variable they use,
+    # and tracking the model as well stores each weight twice (keras-team/keras
+    # #23553: `keras.Variable` wrappers and the captured `tf.Variable`s are
+    # different objects to TF's checkpoint de-duplication).
     archive = keras.export.ExportArchive()
-    archive.track(model)
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="text")])
     def serve_text(text):

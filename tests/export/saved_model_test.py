@@ -148,3 +148,17 @@ def test_documented_rest_request_fits_the_signature(exported):
     out = served["out"]
     assert out["num_words"] == [len(t.split()) for t in body["inputs"]["text"]]
     assert len(out["intent_label"]) == 2 and all(out["intent_label"])
+
+
+def test_each_weight_is_stored_once(exported):
+    model, path = exported
+    import tensorflow as tf
+
+    reader = tf.train.load_checkpoint(os.path.join(path, "variables", "variables"))
+    stored = sum(
+        int(np.prod(shape)) for name, shape in reader.get_variable_to_shape_map().items()
+        if name != "_CHECKPOINTABLE_OBJECT_GRAPH"
+    )
+    # Every serving weight once (the task-weight variable is not used at serving time).
+    serving_weights = sum(int(np.prod(v.shape)) for v in model.weights if "task_weights" not in v.path)
+    assert stored == serving_weights
