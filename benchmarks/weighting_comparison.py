@@ -114,7 +114,9 @@ def main():
     table = "\n".join(lines)
     print(table)
     with open(os.path.join(args.output, "summary.json"), "w") as f:
-        json.dump({"args": vars(args), "summary": summary, "table": table}, f, indent=2)
+        recorded = {k: os.path.relpath(v, REPO) if k in ("config", "output") else v
+                    for k, v in vars(args).items()}
+        json.dump({"args": recorded, "summary": summary, "table": table}, f, indent=2)
 
 
 if __name__ == "__main__":
