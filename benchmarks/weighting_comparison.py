@@ -116,7 +116,20 @@ def main():
     with open(os.path.join(args.output, "summary.json"), "w") as f:
         recorded = {k: os.path.relpath(v, REPO) if k in ("config", "output") else v
                     for k, v in vars(args).items()}
-        json.dump({"args": recorded, "summary": summary, "table": table}, f, indent=2)
+        runs = {
+            method: [
+                {
+                    "seed": seed,
+                    "intent_accuracy": r["test"]["intent"]["accuracy"],
+                    "slot_f1": r["test"]["slots"]["f1"],
+                    "sentence_accuracy": r["test"]["sentence_accuracy"],
+                    "fit_seconds": r["fit_seconds"],
+                }
+                for seed, r in zip(args.seeds, method_runs)
+            ]
+            for method, method_runs in results.items()
+        }
+        json.dump({"args": recorded, "summary": summary, "runs": runs, "table": table}, f, indent=2)
 
 
 if __name__ == "__main__":
