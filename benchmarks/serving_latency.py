@@ -25,7 +25,6 @@ size only). Timings are only meaningful on an otherwise idle machine.
 import argparse
 import json
 import os
-import resource
 import statistics
 import sys
 import tempfile
@@ -59,7 +58,12 @@ def size_mb(path):
 
 
 def rss_mb():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """Current resident memory of this process (not the peak)."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
 
 
 def build_model(args, atis):

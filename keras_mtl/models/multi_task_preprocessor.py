@@ -73,9 +73,13 @@ class MultiTaskPreprocessor(keras_hub.models.Preprocessor):
         """
         if tf.executing_eagerly():
             # keras_hub tokenizers take a pure-Python path when called eagerly;
-            # graph mode gives the TF ops that tf.data and SavedModel use.
+            # graph mode gives the TF ops that tf.data and SavedModel use. Inputs
+            # become tensors first: a Python list would retrace on every call.
             if self._graph_encode is None:
                 self._graph_encode = tf.function(self._encode, reduce_retracing=True)
+            text = tf.convert_to_tensor(text, tf.string)
+            if y is not None:
+                y = {k: _as_tensor(v) for k, v in y.items()}
             return self._graph_encode(text, y)
         return self._encode(text, y)
 
@@ -178,18 +182,10 @@ class MultiTaskPreprocessor(keras_hub.models.Preprocessor):
     def __call__(self, x, y=None, sample_weight=None, **kwargs):
         # Keras refuses nested arguments that mix tensors and arrays (e.g. numpy
         # intent ids beside ragged slot tags): make every value a TF tensor first.
-        def to_tensor(value):
-            if value is None or isinstance(value, (tf.Tensor, tf.RaggedTensor)):
-                return value
-            try:
-                return tf.convert_to_tensor(value)
-            except (ValueError, TypeError):
-                return tf.ragged.constant(value)  # per-word labels of unequal lengths
-
         def convert(value):
             if isinstance(value, dict):
-                return {k: to_tensor(v) for k, v in value.items()}
-            return to_tensor(value)
+                return {k: _as_tensor(v) for k, v in value.items()}
+            return _as_tensor(value)
 
         return super().__call__(
             convert(x), y=convert(y), sample_weight=convert(sample_weight), **kwargs
@@ -228,3 +224,13 @@ class MultiTaskPreprocessor(keras_hub.models.Preprocessor):
         if isinstance(config.get("tokenizer"), dict):
             config["tokenizer"] = keras.layers.deserialize(config["tokenizer"])
         return cls(**config)
+
+
+def _as_tensor(value):
+    """A TF tensor (ragged for per-word labels of unequal lengths), or None."""
+    if value is None or isinstance(value, (tf.Tensor, tf.RaggedTensor)):
+        return value
+    try:
+        return tf.convert_to_tensor(value)
+    except (ValueError, TypeError):
+        return tf.ragged.constant(value)
