@@ -100,7 +100,8 @@ def main():
     atis = load_atis()
     test = atis["test"]
     model = build_model(args, atis)
-    results = {"args": vars(args), "layers": model.backbone.num_layers, "latency": {}, "size_mb": {}}
+    recorded = {k: os.path.relpath(v) if k in ("run", "output") and v else v for k, v in vars(args).items()}
+    results = {"args": recorded, "layers": model.backbone.num_layers, "latency": {}, "size_mb": {}}
     work = tempfile.mkdtemp(prefix="serving_latency_")
     keras_path = os.path.join(work, "model.keras")
     model.save(keras_path)
