@@ -16,7 +16,7 @@ import keras
 
 from keras_mtl.callbacks import AdaptiveTaskWeighting, TaskGradientDiagnostics
 from keras_mtl.config import ConfigError, resolve_config
-from keras_mtl.data.pipeline import encode_examples, make_dataset
+from keras_mtl.data.pipeline import make_dataset
 from keras_mtl.datasets.atis import load_atis
 from keras_mtl.metrics.evaluation import evaluate_predictions
 from keras_mtl.models import MultiTaskModel, load_model
@@ -191,9 +191,9 @@ def train(config, output=None, epochs=None, verbose="auto", log=print):
 
 
 def evaluate_model(model, data):
-    """Metrics of `model` on a `LabeledTexts` (decoded predictions vs gold strings)."""
-    # Tokenizing once up front also warns about truncated texts.
-    encode_examples(model.preprocessor, data, unknown_labels="ignore")
+    """Metrics of `model` on a `LabeledTexts` (decoded predictions vs gold strings).
+
+    `predict_text` warns about texts cut to the sequence length."""
     predictions = model.predict_text(data.texts, batch_size=64)
     return evaluate_predictions(model.tasks, data, predictions)
 

@@ -311,10 +311,7 @@ class MultiTaskModel(keras.Model):
         for start in range(0, len(texts), batch_size):
             index = order[start : start + batch_size]
             length = int(boundaries[np.searchsorted(boundaries, lengths[index].max())])
-            batch = {
-                "token_ids": _gather_ragged(token_ids, index),
-                "word_ids": _gather_ragged(word_ids, index),
-            }
+            batch = {"token_ids": tf.gather(token_ids, index), "word_ids": tf.gather(word_ids, index)}
             x, _, _ = self.preprocessor.pack(batch, length=length)
             x = {k: np.asarray(v) for k, v in x.items()}
             scores = self.predict_on_batch(x)
@@ -429,8 +426,3 @@ def _is_text_batch(x):
         return True
     return False
 
-
-def _gather_ragged(ragged, index):
-    import tensorflow as tf
-
-    return tf.gather(ragged, index)
