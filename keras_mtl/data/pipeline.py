@@ -7,7 +7,6 @@ avoids most of the compute that fixed-length padding wastes, while the small set
 shapes keeps JAX and TensorFlow from recompiling every step.
 """
 
-import logging
 import warnings
 
 import numpy as np
@@ -15,8 +14,6 @@ import tensorflow as tf
 
 from keras_mtl.preprocessing.words import split_words
 from keras_mtl.tasks import MISSING_ID
-
-logger = logging.getLogger(__name__)
 
 UNKNOWN_LABEL_POLICIES = ("error", "ignore")
 
@@ -106,8 +103,7 @@ def encode_examples(preprocessor, data, unknown_labels="error", batch_size=1024)
     if not chunks:
         raise ValueError(f"{data.name}: the dataset is empty.")
     encoded = tf.nest.map_structure(lambda *parts: tf.concat(parts, axis=0), *chunks)
-    kept = tf.reduce_sum(tf.cast(encoded["word_ids"] >= 0, tf.int32), axis=1)
-    truncated = int(tf.reduce_sum(tf.cast(kept < encoded["num_words"], tf.int32)))
+    truncated = preprocessor.count_truncated(encoded)
     if truncated:
         warnings.warn(
             f"{data.name}: {truncated} of {len(data)} texts are longer than "

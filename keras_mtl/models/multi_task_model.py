@@ -1,5 +1,7 @@
 """`MultiTaskModel`: a functional Keras model, one BERT backbone, one output per task."""
 
+import warnings
+
 import keras
 import numpy as np
 from keras import ops
@@ -289,13 +291,8 @@ class MultiTaskModel(keras.Model):
         word_ids = encoded["word_ids"]
         lengths = np.asarray(token_ids.row_lengths())
         num_words = np.asarray(encoded["num_words"])
-        kept_words = np.asarray(
-            tf.reduce_sum(tf.cast(word_ids >= 0, tf.int32), axis=1)
-        )
-        truncated = int(np.sum(kept_words < num_words))
+        truncated = self.preprocessor.count_truncated(encoded)
         if truncated:
-            import warnings
-
             warnings.warn(
                 f"{truncated} text(s) longer than sequence_length="
                 f"{self.preprocessor.sequence_length} sub-words were truncated; their "

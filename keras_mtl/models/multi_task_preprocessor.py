@@ -138,6 +138,12 @@ class MultiTaskPreprocessor(keras_hub.models.Preprocessor):
             target = target[:, tf.newaxis]
         return target
 
+    @staticmethod
+    def count_truncated(encoded):
+        """How many texts of an `encode()` output lost words to the sequence length."""
+        kept = tf.reduce_sum(tf.cast(encoded["word_ids"] >= 0, tf.int32), axis=1)
+        return int(tf.reduce_sum(tf.cast(kept < encoded["num_words"], tf.int32)))
+
     # --- Packing: dense, padded ---
     def pack(self, encoded, length=None, sample_weight=None):
         """Pads `encode()` outputs to `length` (default: longest row) → `(x, y, sw)`."""
