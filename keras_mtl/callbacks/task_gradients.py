@@ -12,17 +12,22 @@ import numpy as np
 def shared_variables(model, scope="last_layer"):
     """The shared encoder variables gradients are taken at.
 
-    `"last_layer"`: the backbone's last transformer layer (GradNorm's "last shared
-    layer"); `"backbone"`: every trainable backbone variable.
+    `"last_layer"`: the last transformer layer that all tasks share (GradNorm's
+    "last shared layer"; under partial sharing, the one below the private
+    copies); `"backbone"`: every trainable backbone variable.
     """
     backbone = model.backbone
     if scope == "backbone":
         return list(backbone.trainable_variables)
     if scope != "last_layer":
         raise ValueError(f"scope must be 'last_layer' or 'backbone', got {scope!r}.")
-    layers = getattr(backbone, "transformer_layers", None)
+    layers = getattr(model, "shared_transformer_layers", None)
+    if layers is None:
+        layers = getattr(backbone, "transformer_layers", None)
     if not layers:
-        raise ValueError("The backbone has no transformer_layers; use scope='backbone'.")
+        raise ValueError(
+            "The model has no shared transformer layer; use scope='backbone'."
+        )
     return list(layers[-1].trainable_variables)
 
 

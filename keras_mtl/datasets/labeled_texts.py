@@ -58,6 +58,65 @@ class LabeledTexts:
             name=name or self.name,
         )
 
+    def select(self, tasks, name=None):
+        """The same texts with only the label columns in `tasks` (an iterable)."""
+        tasks = list(tasks)
+        missing = sorted(set(tasks) - set(self.labels))
+        if missing:
+            raise ValueError(
+                f"{self.name}: no label column(s) {missing}; it has {sorted(self.labels)}."
+            )
+        return LabeledTexts(
+            self.texts, {task: self.labels[task] for task in tasks}, name=name or self.name
+        )
+
+    def split(self, fractions, seed=0):
+        """Deterministic random splits: `{"train": rest, name: fraction × len, ...}`.
+
+        A permutation from `numpy.random.default_rng(seed)` assigns the examples;
+        every split keeps the original order. Used for corpora that ship without
+        a dev or test split.
+
+        Example:
+
+        >>> parts = data.split({"dev": 0.1, "test": 0.2}, seed=0)
+        >>> sorted(parts)
+        ['dev', 'test', 'train']
+        """
+        total = sum(fractions.values())
+        if "train" in fractions or not 0 < total < 1:
+            raise ValueError(
+                f"Split fractions must name held-out splits and sum to less than 1, "
+                f"got {fractions}."
+            )
+        order = np.random.default_rng(seed).permutation(len(self))
+        splits, start = {}, 0
+        for split, fraction in fractions.items():
+            size = int(round(fraction * len(self)))
+            splits[split] = np.sort(order[start:start + size])
+            start += size
+        splits = {"train": np.sort(order[start:]), **splits}
+        base = self.name.split("/")[0]
+        return {
+            split: self.subset(index, name=f"{base}/{split}")
+            for split, index in splits.items()
+        }
+
+    @classmethod
+    def combine(cls, parts, name="combined"):
+        """One `LabeledTexts` from several, labels missing (`None`) where a part
+        has no column for a task: the partial-label form of a task mixture."""
+        parts = list(parts)
+        tasks = []
+        for part in parts:
+            tasks += [task for task in part.labels if task not in tasks]
+        texts, labels = [], {task: [] for task in tasks}
+        for part in parts:
+            texts += part.texts
+            for task in tasks:
+                labels[task] += part.labels.get(task, [None] * len(part))
+        return cls(texts, labels, name=name)
+
     def label_set(self, task):
         """Sorted distinct label names of `task` (tags flattened for list labels)."""
         seen = set()

@@ -41,6 +41,15 @@ class MultiTaskModel(keras.Model):
             raw text and saved with the model.
         uncertainty_weighting: learn one log-variance per task and weigh the task
             losses by them (Kendall et al. 2018; see `keras_mtl.weighting`).
+        sharing: `"hard"` (default): every task reads the same encoder output.
+            `"partial"`: the lower layers are shared and each task gets a private
+            copy of the top `private_layers` transformer layers, initialised
+            from the backbone's (pretrained) ones; the backbone's own top layers
+            are then frozen and unused.
+        private_layers: top layers copied per task under partial sharing.
+        tie_weight: partial sharing only: λ of a soft tie, the L2 penalty
+            λ · Σ_tasks ‖θ_task − θ̄‖² between each private copy and the mean of
+            the copies (Duong et al. 2015's soft sharing); logged as `tie_loss`.
 
     Example:
 
@@ -53,8 +62,19 @@ class MultiTaskModel(keras.Model):
     [['O', 'O', 'O', 'B-fromloc.city_name', 'O', 'B-toloc.city_name']]
     """
 
-    def __init__(self, backbone, tasks, preprocessor=None, uncertainty_weighting=False, **kwargs):
+    def __init__(
+        self,
+        backbone,
+        tasks,
+        preprocessor=None,
+        uncertainty_weighting=False,
+        sharing="hard",
+        private_layers=1,
+        tie_weight=0.0,
+        **kwargs,
+    ):
         tasks = check_task_list(tasks)
+        _check_sharing(backbone, sharing, private_layers, tie_weight)
         for spec in tasks:
             spec.check_ready()
         if preprocessor is not None:
@@ -67,20 +87,47 @@ class MultiTaskModel(keras.Model):
         # === Layers ===
         self.backbone = backbone
         self.heads = [head_for_task(spec, dtype=backbone.dtype_policy) for spec in tasks]
+        num_private = private_layers if sharing == "partial" else 0
+        top_layers = backbone.transformer_layers[len(backbone.transformer_layers) - num_private:]
+        self.private_layers = [
+            [
+                type(layer).from_config(
+                    {**layer.get_config(), "name": f"{spec.name}_{layer.name}"}
+                )
+                for layer in top_layers
+            ]
+            for spec in tasks
+        ] if num_private else []
 
         # === Functional Model ===
         inputs = backbone.input
-        features = backbone(inputs)
+        if num_private:
+            shared = _shared_trunk(backbone, len(backbone.transformer_layers) - num_private)
+            features = []
+            for copies in self.private_layers:
+                x = shared(inputs)
+                for layer in copies:
+                    x = layer(x, padding_mask=inputs["padding_mask"])
+                features.append(
+                    {"sequence_output": x, "pooled_output": backbone.pooled_dense(x[:, 0, :])}
+                )
+        else:
+            features = [backbone(inputs)] * len(tasks)
         outputs = {
             spec.name: head(
-                features["sequence_output"],
-                pooled_output=features["pooled_output"],
+                feature["sequence_output"],
+                pooled_output=feature["pooled_output"],
                 padding_mask=inputs["padding_mask"],
             )
-            for spec, head in zip(tasks, self.heads)
+            for spec, head, feature in zip(tasks, self.heads, features)
         }
         super().__init__(inputs=inputs, outputs=outputs, **kwargs)
         self._initialized = True
+        for copies in self.private_layers:
+            for copy, layer in zip(copies, top_layers):
+                copy.set_weights(layer.get_weights())
+        for layer in top_layers:
+            layer.trainable = False  # replaced by the private copies
 
         # === Layers outside the graph (tracked, saved) ===
         self.preprocessor = preprocessor
@@ -93,10 +140,14 @@ class MultiTaskModel(keras.Model):
         self._loss_trackers = [
             keras.metrics.Mean(name=f"{spec.name}_loss") for spec in tasks
         ]
+        self._tie_tracker = keras.metrics.Mean(name="tie_loss") if tie_weight else None
 
         # === Config ===
         self.tasks = tasks
         self.uncertainty_weighting = bool(uncertainty_weighting)
+        self.sharing = sharing
+        self.private_layers_per_task = int(private_layers)
+        self.tie_weight = float(tie_weight)
         self._task_losses = None
 
     def __setattr__(self, name, value):
@@ -190,6 +241,13 @@ class MultiTaskModel(keras.Model):
 
     def task_loss_values(self, y, y_pred, sample_weight=None):
         """`{task: unweighted masked-mean loss}` for the tasks present in `y`."""
+        return {
+            name: value
+            for name, (value, _) in self._task_losses_and_counts(y, y_pred, sample_weight).items()
+        }
+
+    def _task_losses_and_counts(self, y, y_pred, sample_weight=None):
+        """`{task: (masked-mean loss, number of examples with a label)}`."""
         if self._task_losses is None:
             raise ValueError("The model must be compiled before computing a loss.")
         sample_weight = sample_weight if isinstance(sample_weight, dict) else {}
@@ -201,12 +259,16 @@ class MultiTaskModel(keras.Model):
             mask = sample_weight.get(spec.name)
             if mask is None:
                 mask = spec.task_type.label_present(target)
-            values[spec.name] = masked_mean_loss(
+            mask = ops.cast(mask, "float32")
+            value = masked_mean_loss(
                 loss_fn,
                 spec.task_type.sanitize(target),
                 ops.cast(y_pred[spec.name], "float32"),
-                ops.cast(mask, "float32"),
+                mask,
             )
+            per_example = ops.reshape(mask, (ops.shape(mask)[0], -1))
+            labelled = ops.sum(ops.cast(ops.max(per_example, axis=1) > 0, "float32"))
+            values[spec.name] = (value, labelled)
         return values
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
@@ -214,18 +276,43 @@ class MultiTaskModel(keras.Model):
         del x, training
         if y is None:
             return None
-        values = self.task_loss_values(y, y_pred, sample_weight)
-        batch_size = ops.shape(next(iter(y_pred.values())))[0]
+        values = self._task_losses_and_counts(y, y_pred, sample_weight)
+        zero = ops.zeros((), "float32")
         task_losses = []
         for spec, tracker in zip(self.tasks, self._loss_trackers):
-            # A task with no targets in `y` contributes 0 (and is logged as 0).
-            value = values.get(spec.name, ops.zeros((), "float32"))
-            tracker.update_state(value, sample_weight=batch_size)
+            # A task with no labels in the batch contributes 0 to the loss and
+            # nothing to its logged mean (`<task>_loss` averages over the
+            # examples that carry the task's labels).
+            value, labelled = values.get(spec.name, (zero, zero))
+            tracker.update_state(value, sample_weight=labelled)
             task_losses.append(value)
         total = self.task_weights.combine(task_losses)
+        if self._tie_tracker is not None:
+            tie = self.tie_weight * self.tie_penalty()
+            self._tie_tracker.update_state(tie)
+            total = total + tie
         for extra in self.losses:
             total = total + ops.cast(extra, "float32")
         return _scale_loss_for_distribution(total)
+
+    def tie_penalty(self):
+        """Σ_layers Σ_tasks ‖θ_task − θ̄‖²: how far the private copies drift apart."""
+        penalty = ops.zeros((), "float32")
+        for copies in zip(*self.private_layers):
+            for variables in zip(*(layer.trainable_variables for layer in copies)):
+                values = [ops.cast(v, "float32") for v in variables]
+                mean = sum(values) / len(values)
+                for value in values:
+                    penalty = penalty + ops.sum(ops.square(value - mean))
+        return penalty
+
+    @property
+    def shared_transformer_layers(self):
+        """The backbone's transformer layers that every task shares."""
+        layers = list(self.backbone.transformer_layers)
+        if self.sharing == "partial":
+            layers = layers[: len(layers) - self.private_layers_per_task]
+        return layers
 
     def compute_metrics(self, x, y, y_pred, sample_weight=None):
         # Metrics see the same masks as the losses, and sanitized targets: the
@@ -378,6 +465,9 @@ class MultiTaskModel(keras.Model):
             if self.preprocessor is None
             else keras.layers.serialize(self.preprocessor),
             "uncertainty_weighting": self.uncertainty_weighting,
+            "sharing": self.sharing,
+            "private_layers": self.private_layers_per_task,
+            "tie_weight": self.tie_weight,
             "name": self.name,
         }
 
@@ -388,6 +478,37 @@ class MultiTaskModel(keras.Model):
         if isinstance(config.get("preprocessor"), dict):
             config["preprocessor"] = keras.layers.deserialize(config["preprocessor"])
         return cls(**config)
+
+
+SHARING_MODES = ("hard", "partial")
+
+
+def _check_sharing(backbone, sharing, private_layers, tie_weight):
+    if sharing not in SHARING_MODES:
+        raise ValueError(f"Unknown sharing mode {sharing!r}; known: {SHARING_MODES}.")
+    if sharing == "hard":
+        if tie_weight:
+            raise ValueError("tie_weight needs sharing='partial' (there are no copies to tie).")
+        return
+    layers = getattr(backbone, "transformer_layers", None)
+    if not layers:
+        raise ValueError("Partial sharing needs a backbone with `transformer_layers`.")
+    if not isinstance(private_layers, int) or not 1 <= private_layers <= len(layers):
+        raise ValueError(
+            f"private_layers must be an integer in [1, {len(layers)}] (the backbone's "
+            f"layers), got {private_layers!r}."
+        )
+    if not tie_weight >= 0:
+        raise ValueError(f"tie_weight must be >= 0, got {tie_weight!r}.")
+
+
+def _shared_trunk(backbone, num_shared):
+    """The backbone up to its `num_shared`-th transformer layer, as a model."""
+    if num_shared:
+        output = backbone.transformer_layers[num_shared - 1].output
+    else:
+        output = backbone.get_layer("embeddings_dropout").output
+    return keras.Model(backbone.input, output, name="shared_encoder")
 
 
 def masked_mean_loss(loss_fn, y_true, y_pred, mask):

@@ -151,8 +151,11 @@ class MultiTaskPreprocessor(keras_hub.models.Preprocessor):
         def dense(tensor, value):
             if not isinstance(tensor, tf.RaggedTensor):
                 return tensor
-            if length is not None:
+            if isinstance(length, int):
                 return tensor.to_tensor(value, shape=[None, length])
+            if length is not None:  # a length tensor (one per batch in a mixture)
+                shape = tf.stack([tensor.nrows(), tf.cast(length, tensor.row_splits.dtype)])
+                return tensor.to_tensor(value, shape=shape)
             # The longest row, and never less than [CLS] [SEP]: an empty batch
             # still gets a valid (0, 2) shape.
             tensor = tensor.to_tensor(value)
