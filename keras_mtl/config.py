@@ -16,8 +16,17 @@ DEFAULTS = {
         "num_layers": None,
         "sequence_length": 128,
         "load_weights": True,
+        "sharing": "hard",
+        "private_layers": 1,
+        "tie_weight": 0.0,
     },
-    "data": {"dataset": "atis", "seed": 0, "max_train_examples": None},
+    "data": {
+        "dataset": "atis",
+        "seed": 0,
+        "max_train_examples": None,
+        "sampler": "proportional",
+        "examples_per_epoch": None,
+    },
     "tasks": None,
     "training": {
         "epochs": 3,
@@ -41,9 +50,13 @@ _TASK_KEYS = {
 _TYPES = {
     "backbone": {
         "preset": str, "num_layers": (int, type(None)), "sequence_length": int,
-        "load_weights": bool,
+        "load_weights": bool, "sharing": str, "private_layers": int,
+        "tie_weight": (int, float),
     },
-    "data": {"dataset": str, "seed": int, "max_train_examples": (int, type(None))},
+    "data": {
+        "dataset": (str, list, dict), "seed": int, "max_train_examples": (int, type(None)),
+        "sampler": (str, dict), "examples_per_epoch": (int, type(None)),
+    },
     "training": {
         "epochs": int, "batch_size": int, "learning_rate": (int, float),
         "warmup_ratio": (int, float), "weight_decay": (int, float), "seed": int,
@@ -114,9 +127,62 @@ def resolve_config(config):
         raise ConfigError("'backbone.sequence_length' must be >= 3.")
     if backbone["num_layers"] is not None and backbone["num_layers"] < 1:
         raise ConfigError("'backbone.num_layers' must be >= 1 or null.")
+    _resolve_sharing(backbone)
+    _resolve_data(resolved["data"])
     resolved["tasks"] = _resolve_tasks(config.get("tasks"))
     resolved["weighting"] = _resolve_weighting(config.get("weighting"))
     return resolved
+
+
+def _resolve_sharing(backbone):
+    from keras_mtl.models.multi_task_model import SHARING_MODES
+
+    if backbone["sharing"] not in SHARING_MODES:
+        raise ConfigError(
+            f"'backbone.sharing' is {backbone['sharing']!r}; known: {list(SHARING_MODES)}."
+        )
+    if backbone["private_layers"] < 1:
+        raise ConfigError(
+            f"'backbone.private_layers' must be >= 1, got {backbone['private_layers']}."
+        )
+    if backbone["tie_weight"] < 0 or (backbone["tie_weight"] and backbone["sharing"] != "partial"):
+        raise ConfigError(
+            "'backbone.tie_weight' must be >= 0 and needs 'backbone.sharing: partial', got "
+            f"{backbone['tie_weight']} with sharing {backbone['sharing']!r}."
+        )
+
+
+def _resolve_data(data):
+    """Normalises `data.dataset` to `{name: options}` and checks the sampler."""
+    datasets = data["dataset"]
+    if isinstance(datasets, str):
+        datasets = {datasets: {}}
+    elif isinstance(datasets, list):
+        if not all(isinstance(name, str) for name in datasets):
+            raise ConfigError(f"'data.dataset' list must hold dataset names, got {datasets!r}.")
+        if len(set(datasets)) != len(datasets):
+            raise ConfigError(f"'data.dataset' names a dataset twice: {datasets!r}.")
+        datasets = {name: {} for name in datasets}
+    if not datasets:
+        raise ConfigError("'data.dataset' names no dataset.")
+    for name, options in datasets.items():
+        if options is None:
+            datasets[name] = {}
+        elif not isinstance(options, dict):
+            raise ConfigError(
+                f"'data.dataset.{name}' must be a mapping of loader options, got {options!r}."
+            )
+    data["dataset"] = {name: dict(options) for name, options in datasets.items()}
+    from keras_mtl.data.samplers import FixedSampler, get_sampler
+
+    try:
+        sampler = get_sampler(data["sampler"])
+        if isinstance(sampler, FixedSampler):
+            sampler.for_datasets(list(data["dataset"]))
+    except ValueError as error:
+        raise ConfigError(f"'data.sampler': {error}") from None
+    if data["examples_per_epoch"] is not None and data["examples_per_epoch"] < 1:
+        raise ConfigError("'data.examples_per_epoch' must be >= 1 or null.")
 
 
 def _resolve_weighting(weighting):

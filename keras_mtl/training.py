@@ -1,8 +1,8 @@
 """The training job behind `keras-mtl train` and `keras-mtl evaluate`.
 
-`train(config)` loads the dataset, builds the tasks' label sets from the training
-split, builds the model from its preset, fits it with length-bucketed batches, and
-writes `model.keras`, `metrics.json` (per split, per task), `history.csv` and
+`train(config)` loads the dataset(s), builds the tasks' label sets from the
+training split(s), builds the model from its preset, fits it with length-bucketed
+batches (several datasets: a `TaskMixture` with partial labels), and writes `model.keras`, `metrics.json` (per split, per task), `history.csv` and
 the resolved `config.json` to the output directory. A killed run restarts from
 its last finished epoch (`BackupAndRestore` in `DIR/backup`).
 """
@@ -16,20 +16,47 @@ import keras
 
 from keras_mtl.callbacks import AdaptiveTaskWeighting, TaskGradientDiagnostics
 from keras_mtl.config import ConfigError, resolve_config
-from keras_mtl.data.pipeline import make_dataset
-from keras_mtl.datasets.atis import load_atis
+from keras_mtl.data import TaskMixture, make_dataset
+from keras_mtl.datasets import LabeledTexts, load_dataset
 from keras_mtl.metrics.evaluation import evaluate_predictions
 from keras_mtl.models import MultiTaskModel, load_model
 from keras_mtl.tasks import TaskSpec
 
-DATASETS = {"atis": load_atis}
+
+def load_data(data_config, task_names):
+    """`{dataset: {split: LabeledTexts}}` with only the label columns of `task_names`.
+
+    Raises `ConfigError` for an unknown dataset, a dataset that labels none of
+    the tasks, or a task that no dataset labels.
+    """
+    datasets = {}
+    for name, options in data_config["dataset"].items():
+        try:
+            splits = load_dataset(name, seed=data_config["seed"], **options)
+        except (ValueError, FileNotFoundError) as error:
+            raise ConfigError(f"'data.dataset.{name}': {error}") from None
+        if "train" not in splits:
+            raise ConfigError(f"Dataset {name!r} has no train split.")
+        columns = [task for task in task_names if task in splits["train"].labels]
+        if not columns:
+            raise ConfigError(
+                f"Dataset {name!r} labels none of the tasks {task_names}; its label "
+                f"columns are {sorted(splits['train'].labels)}."
+            )
+        limit = data_config["max_train_examples"]
+        if limit is not None and limit < len(splits["train"]):
+            # A quick run on the first examples (label sets still come from them).
+            splits["train"] = splits["train"].subset(range(limit))
+        datasets[name] = {split: data.select(columns) for split, data in splits.items()}
+    return datasets
 
 
-def load_dataset(name, seed=0):
-    """`{split: LabeledTexts}` for a registered dataset name."""
-    if name not in DATASETS:
-        raise ConfigError(f"Unknown dataset {name!r}; known datasets: {sorted(DATASETS)}.")
-    return DATASETS[name](seed=seed)
+def combined_split(datasets, split):
+    """One `LabeledTexts` of `split` over all datasets that have it (partial labels)."""
+    parts = [splits[split] for splits in datasets.values() if split in splits]
+    if not parts:
+        return None
+    return parts[0] if len(parts) == 1 else LabeledTexts.combine(parts, name=split)
 
 
 def build_task_specs(task_configs, train_data):
@@ -39,7 +66,7 @@ def build_task_specs(task_configs, train_data):
         task = dict(task)
         if task["name"] not in train_data.labels:
             raise ConfigError(
-                f"Task '{task['name']}' has no labels in {train_data.name}; its label "
+                f"Task '{task['name']}' has no labels in the training data; its label "
                 f"columns are {sorted(train_data.labels)}."
             )
         try:
@@ -91,13 +118,9 @@ def train(config, output=None, epochs=None, verbose="auto", log=print):
     keras.utils.set_random_seed(training["seed"])
 
     start = time.time()
-    splits = load_dataset(config["data"]["dataset"], seed=config["data"]["seed"])
-    if "train" not in splits:
-        raise ConfigError(f"Dataset {config['data']['dataset']!r} has no train split.")
-    limit = config["data"]["max_train_examples"]
-    if limit is not None and limit < len(splits["train"]):
-        # A quick run on the first examples (label sets still come from them).
-        splits["train"] = splits["train"].subset(range(limit))
+    datasets = load_data(config["data"], [task["name"] for task in config["tasks"]])
+    splits = {split: combined_split(datasets, split) for split in ("train", "dev", "test")}
+    splits = {split: data for split, data in splits.items() if data is not None}
     tasks = build_task_specs(config["tasks"], splits["train"])
     backbone = config["backbone"]
     weighting = config["weighting"]
@@ -108,6 +131,9 @@ def train(config, output=None, epochs=None, verbose="auto", log=print):
         sequence_length=backbone["sequence_length"],
         load_weights=backbone["load_weights"],
         uncertainty_weighting=bool(weighting and weighting["strategy"] == "uncertainty"),
+        sharing=backbone["sharing"],
+        private_layers=backbone["private_layers"],
+        tie_weight=backbone["tie_weight"],
     )
     log(
         f"Model: {backbone['preset']} ({model.backbone.num_layers} layers, "
@@ -115,21 +141,36 @@ def train(config, output=None, epochs=None, verbose="auto", log=print):
         f"backend {keras.config.backend()}."
     )
     preprocessor = model.preprocessor
-    train_ds = make_dataset(
-        preprocessor, splits["train"], batch_size=training["batch_size"],
-        shuffle=True, seed=training["seed"], bucket_step=training["bucket_step"],
-    )
+    callbacks = []
+    if len(datasets) > 1:
+        mixture = TaskMixture(
+            preprocessor,
+            {name: splits_["train"] for name, splits_ in datasets.items()},
+            sampler=config["data"]["sampler"],
+            batch_size=training["batch_size"],
+            epochs=training["epochs"],
+            examples_per_epoch=config["data"]["examples_per_epoch"],
+            seed=training["seed"],
+            bucket_step=training["bucket_step"],
+        )
+        log(f"Mixing {mixture}.")
+        train_ds, steps_per_epoch = mixture.dataset, mixture.steps_per_epoch
+        callbacks.append(mixture.callback)
+    else:
+        train_ds = make_dataset(
+            preprocessor, splits["train"], batch_size=training["batch_size"],
+            shuffle=True, seed=training["seed"], bucket_step=training["bucket_step"],
+        )
+        steps_per_epoch = len(splits["train"]) // training["batch_size"]
     dev_ds = None
     if "dev" in splits:
         dev_ds = make_dataset(
             preprocessor, splits["dev"], batch_size=training["batch_size"],
             bucket_step=training["bucket_step"], unknown_labels="ignore",
         )
-    steps_per_epoch = len(splits["train"]) // training["batch_size"]
     model.compile(make_optimizer(training, steps_per_epoch))
-    # Order matters: weighting and diagnostics write into the logs that
-    # CSVLogger then records.
-    callbacks = []
+    # Order matters: the mixture, weighting and diagnostics write into the logs
+    # that CSVLogger then records.
     backup_dir = os.path.join(output, "backup")
     if weighting:
         options = {k: v for k, v in weighting.items() if k != "strategy"}
@@ -218,10 +259,11 @@ def evaluate_run(path, split="test"):
     model, config = load_run(path)
     if config is None:
         raise ConfigError(f"No config.json beside {path}: cannot tell which dataset to use.")
-    splits = load_dataset(config["data"]["dataset"], seed=config["data"]["seed"])
-    if split not in splits:
-        raise ConfigError(f"Unknown split {split!r}; this dataset has {sorted(splits)}.")
-    return {split: evaluate_model(model, splits[split])}
+    config = resolve_config(config)
+    data = combined_split(load_data(config["data"], model.task_names), split)
+    if data is None:
+        raise ConfigError(f"Unknown split {split!r}; the run's datasets have no such split.")
+    return {split: evaluate_model(model, data)}
 
 
 def format_metrics(metrics):

@@ -14,8 +14,8 @@ def evaluate_predictions(tasks, data, predictions):
 
     Returns:
         dict task → metrics, plus `"sentence_accuracy"` (every sentence-level
-        classification and every token tag of the example right) when `data` has
-        both kinds of labels.
+        classification and every token tag of the example right) over the
+        examples that have both kinds of labels.
 
     Metrics by task type: classification `accuracy`; token classification
     entity `precision` / `recall` / `f1` (conlleval) and `token_accuracy`;
@@ -74,17 +74,19 @@ def evaluate_predictions(tasks, data, predictions):
             }
         if right is not None:
             per_example_right[spec.name] = dict(zip(index, right))
-    kinds = {spec.type for spec in tasks if spec.name in per_example_right}
-    if "token_classification" in kinds and "classification" in kinds:
-        names = [
-            spec.name
-            for spec in tasks
-            if spec.name in per_example_right
-            and spec.type in ("classification", "token_classification")
-        ]
-        common = set.intersection(*(set(per_example_right[n]) for n in names))
-        if common:
-            report["sentence_accuracy"] = float(
-                np.mean([all(per_example_right[n][i] for n in names) for i in common])
-            )
+    # Sentence accuracy: over the examples that carry both a sentence-level class
+    # and token tags (in a task mixture, the datasets with joint labels), all of
+    # the example's labelled classification and token tasks right.
+    joint = [
+        spec for spec in tasks
+        if spec.name in per_example_right
+        and spec.type in ("classification", "token_classification")
+    ]
+    outcomes = []
+    for i in range(len(data)):
+        labelled = [spec for spec in joint if i in per_example_right[spec.name]]
+        if {spec.type for spec in labelled} == {"classification", "token_classification"}:
+            outcomes.append(all(per_example_right[spec.name][i] for spec in labelled))
+    if outcomes:
+        report["sentence_accuracy"] = float(np.mean(outcomes))
     return report
