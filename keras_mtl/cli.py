@@ -6,6 +6,7 @@
     keras-mtl export RUN --output saved_models/NAME/VERSION
     keras-mtl export RUN --format onnx|edge [--quantize int8] --output PATH
     keras-mtl predict SAVED_MODEL_DIR|EDGE_BUNDLE TEXT ...
+    keras-mtl compare CONFIG [--seeds N] [--sharing hard partial] --output DIR
 
 With no CONFIG, `train` runs the embedded default (ATIS joint intent + slots on
 the real MiniLM truncated to 2 layers). This is the only module that reads config
@@ -54,6 +55,17 @@ def _parser():
                         help="SavedModel version folder (e.g. saved_models/serving/atis/1) "
                         "or .onnx file.")
     export.add_argument("--backend", choices=BACKENDS, default=None, dest="sub_backend")
+
+    compare = commands.add_parser(
+        "compare", help="Multi-task vs one single-task model per task, over seeds (Δm)."
+    )
+    compare.add_argument("config", help="YAML config of the multi-task model.")
+    compare.add_argument("--seeds", type=int, default=3, help="Training seeds 0..N-1.")
+    compare.add_argument("--sharing", nargs="+", choices=["hard", "partial"], default=None,
+                         help="Sharing mode(s) of the multi-task model (default: the config's).")
+    compare.add_argument("--output", required=True, help="Folder for the runs and the report.")
+    compare.add_argument("--epochs", type=int, default=None, help="Override training.epochs.")
+    compare.add_argument("--backend", choices=BACKENDS, default=None, dest="sub_backend")
 
     predict = commands.add_parser("predict", help="Predict every task for texts (JSON).")
     predict.add_argument("model", help="Run directory (or its model.keras), an edge bundle "
@@ -188,6 +200,15 @@ def main(argv=None):
             config = read_config(args.config or DEFAULT_CONFIG)
             verbose = 1 if sys.stdout.isatty() else 2
             train(config, output=args.output, epochs=args.epochs, verbose=verbose)
+        elif args.command == "compare":
+            from keras_mtl.compare import compare
+
+            config = read_config(args.config)
+            if args.epochs is not None:
+                if args.epochs < 1:
+                    raise ConfigError(f"--epochs must be >= 1, got {args.epochs}.")
+                config.setdefault("training", {})["epochs"] = args.epochs
+            compare(config, args.output, seeds=args.seeds, sharing=args.sharing)
         elif args.command == "evaluate":
             from keras_mtl.training import evaluate_run, format_metrics
 
