@@ -50,6 +50,8 @@ def read_conll(path, task="ner", name=None, token_column=0, tag_column=-1):
             if fields[0] == "-DOCSTART-":
                 continue
             try:
+                if len(fields) < 2:
+                    raise IndexError
                 word, tag = fields[token_column], fields[tag_column]
             except IndexError:
                 raise ValueError(

@@ -1,0 +1,51 @@
+"""An absent label adds exactly zero to its task's loss and gradient (every backend)."""
+
+import keras
+import numpy as np
+
+from keras_mtl import LabeledTexts, make_dataset
+from keras_mtl.callbacks.task_gradients import task_losses_and_gradients
+from tests.conftest import INTENTS, INTENT_LABELS, SLOT_LABELS, TEXTS, tiny_model
+
+
+def batch(model, texts, intents, slots):
+    data = LabeledTexts(texts, {"intent": intents, "slots": slots})
+    ds = make_dataset(model.preprocessor, data, batch_size=len(texts), bucket_step=None)
+    return next(iter(ds.as_numpy_iterator()))
+
+
+def test_absent_labels_add_exactly_zero():
+    keras.utils.set_random_seed(0)
+    model = tiny_model()
+    model.compile(keras.optimizers.SGD(0.1))
+    variables = model.trainable_variables
+    # Example 0 has no intent, example 1 no slots.
+    intents = [None] + INTENT_LABELS[1:3]
+    slots = [SLOT_LABELS[0], None, SLOT_LABELS[2]]
+    x, y, w = batch(model, TEXTS[:3], intents, slots)
+    losses, grads = task_losses_and_gradients(model, x, y, w, variables)
+
+    # Another text where the label is absent: the task's loss and gradient do
+    # not move by a single bit.
+    texts = [TEXTS[3], TEXTS[1], TEXTS[2]]
+    x2, y2, w2 = batch(model, texts, intents, [SLOT_LABELS[3], None, SLOT_LABELS[2]])
+    losses2, grads2 = task_losses_and_gradients(model, x2, y2, w2, variables)
+    assert float(losses2["intent"]) == float(losses["intent"])
+    np.testing.assert_array_equal(grads2["intent"], grads["intent"])
+    x3, y3, w3 = batch(model, [TEXTS[0], TEXTS[3], TEXTS[2]], intents, slots[:1] + [None] + slots[2:])
+    losses3, grads3 = task_losses_and_gradients(model, x3, y3, w3, variables)
+    assert float(losses3["slots"]) == float(losses["slots"])
+    np.testing.assert_array_equal(grads3["slots"], grads["slots"])
+
+    # And the intent loss is the plain mean cross-entropy over the labelled
+    # examples, computed here with numpy from the model's probabilities.
+    probs = keras.ops.convert_to_numpy(model(x, training=False)["intent"])
+    gold = [INTENTS.index(label) for label in intents[1:]]
+    expected = -np.mean(np.log(probs[[1, 2], gold]))
+    np.testing.assert_allclose(float(losses["intent"]), expected, rtol=1e-5)
+
+    # Dropping the unlabelled example from the batch gives the same gradient
+    # (up to float summation order).
+    x4, y4, w4 = batch(model, TEXTS[1:3], intents[1:], slots[1:])
+    _, grads4 = task_losses_and_gradients(model, x4, y4, w4, variables)
+    np.testing.assert_allclose(grads4["intent"], grads["intent"], rtol=1e-4, atol=1e-6)
