@@ -20,6 +20,22 @@ TASKS = [{"name": "intent", "type": "classification"}]
         ({"tasks": []}, "'tasks' must be a non-empty list"),
         ({"tasks": [{"name": "x", "type": "ner"}]}, "'tasks\\[0\\].type' is 'ner'"),
         ({"tasks": [{"type": "classification"}]}, "'tasks\\[0\\]' has no 'name'"),
+        ({"tasks": TASKS, "data": {"sampler": "zipf"}}, "'data.sampler': Unknown sampler 'zipf'"),
+        (
+            {"tasks": TASKS, "data": {"dataset": ["atis", "wnut16"],
+                                      "sampler": {"name": "fixed", "weights": [0.6, 0.6]}}},
+            "'data.sampler': Sampler weights must sum to 1",
+        ),
+        (
+            {"tasks": TASKS, "data": {"dataset": ["atis", "wnut16"],
+                                      "sampler": {"name": "fixed", "weights": {"atis": 1.0}}}},
+            "name datasets \\['atis'\\], the mixture has \\['atis', 'wnut16'\\]",
+        ),
+        ({"tasks": TASKS, "data": {"dataset": ["atis", "atis"]}}, "names a dataset twice"),
+        ({"tasks": TASKS, "data": {"dataset": {}}}, "names no dataset"),
+        ({"tasks": TASKS, "data": {"dataset": {"vader": "tweets"}}}, "must be a mapping of loader options"),
+        ({"tasks": TASKS, "backbone": {"sharing": "soft"}}, "'backbone.sharing' is 'soft'"),
+        ({"tasks": TASKS, "backbone": {"tie_weight": 0.1}}, "needs 'backbone.sharing: partial'"),
     ],
 )
 def test_bad_configs_name_the_field(config, message):
@@ -38,12 +54,27 @@ def test_task_missing_from_dataset_is_refused(tmp_path, capsys):
     path = tmp_path / "c.yaml"
     path.write_text(yaml.safe_dump({"tasks": [{"name": "sentiment", "type": "classification"}]}))
     assert cli.main(["train", str(path), "--output", str(tmp_path / "out")]) == 2
-    assert "Task 'sentiment' has no labels in atis/train" in capsys.readouterr().err
+    assert "Dataset 'atis' labels none of the tasks ['sentiment']" in capsys.readouterr().err
+
+
+def test_task_without_data_and_unknown_dataset_are_refused(tmp_path, capsys):
+    path = tmp_path / "c.yaml"
+    tasks = [
+        {"name": "intent", "type": "classification"},
+        {"name": "ner", "type": "token_classification"},
+        {"name": "topic", "type": "classification"},
+    ]
+    path.write_text(yaml.safe_dump({"data": {"dataset": ["atis", "wnut16"]}, "tasks": tasks}))
+    assert cli.main(["train", str(path), "--output", str(tmp_path / "out")]) == 2
+    assert "Task 'topic' has no labels in the training data" in capsys.readouterr().err
+    path.write_text(yaml.safe_dump({"data": {"dataset": ["atis", "imdb"]}, "tasks": tasks[:1]}))
+    assert cli.main(["train", str(path), "--output", str(tmp_path / "out")]) == 2
+    assert "Unknown dataset 'imdb'" in capsys.readouterr().err
 
 
 def test_default_config_is_valid():
     config = resolve_config(cli.read_config(cli.DEFAULT_CONFIG))
-    assert config["backbone"]["num_layers"] == 2 and config["data"]["dataset"] == "atis"
+    assert config["backbone"]["num_layers"] == 2 and config["data"]["dataset"] == {"atis": {}}
 
 
 def test_predict_prints_json_for_a_saved_model(tmp_path, capsys):

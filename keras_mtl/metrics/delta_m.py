@@ -36,7 +36,7 @@ def delta_m(multi, single, higher_is_better):
 
     Example (accuracy 0.90 vs 0.80: +12.5 %; MAE 0.5 vs 0.4: −25 %):
 
-    >>> delta_m({"a": 0.9, "b": 0.5}, {"a": 0.8, "b": 0.4}, {"a": True, "b": False})
+    >>> round(delta_m({"a": 0.9, "b": 0.5}, {"a": 0.8, "b": 0.4}, {"a": True, "b": False}), 6)
     -6.25
     """
     if set(multi) != set(single) or not multi:
