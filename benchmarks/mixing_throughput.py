@@ -1,0 +1,138 @@
+"""Training throughput of a mixed 3-dataset, 4-task stream vs a single-task stream.
+
+Both streams feed batches of the same size to the same MiniLM backbone, in one
+process, timed alternately (A, B, A, B, ...) after a warm-up epoch that compiles
+every padded length:
+
+* single-task: a one-head model (ATIS slots) on `make_dataset` over the
+  *same texts* as the mixture (ATIS + WNUT-2016 + VADER tweets, labels absent
+  outside ATIS), so both see the same length distribution;
+* mixed: the 4-head model (intent, slots, ner, sentiment) on a `TaskMixture`
+  (proportional sampler), partial labels masked per task;
+* reference: the one-head model on ATIS alone (shorter texts).
+
+Reports examples/s, real (non-padding) tokens/s and the mixed / single-task
+ratio of examples/s (the issue's budget: within 10 %).
+
+    python benchmarks/mixing_throughput.py --backend tensorflow --num-layers 2
+"""
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--backend", default="tensorflow")
+    parser.add_argument("--num-layers", type=int, default=2)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--steps", type=int, default=60, help="Steps per timed epoch.")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--output", default=None)
+    args = parser.parse_args()
+    os.environ["KERAS_BACKEND"] = args.backend
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+    import warnings
+
+    import keras
+    import numpy as np
+
+    from keras_mtl import LabeledTexts, MultiTaskModel, TaskSpec, make_dataset
+    from keras_mtl.data import TaskMixture
+    from keras_mtl.datasets import load_atis, load_vader, load_wnut16
+
+    warnings.filterwarnings("ignore")
+    atis = load_atis()["train"]
+    wnut = load_wnut16()["train"]
+    vader = load_vader(domains=["tweets"])["train"].select(["sentiment"])
+    tasks = [
+        TaskSpec("intent", "classification", labels=atis.label_set("intent"), pooling="cls"),
+        TaskSpec("slots", "token_classification", labels=atis.label_set("slots")),
+        TaskSpec("ner", "token_classification", labels=wnut.label_set("ner")),
+        TaskSpec("sentiment", "classification", labels=vader.label_set("sentiment"), pooling="cls"),
+    ]
+    examples = args.steps * args.batch_size
+
+    def build(task_subset):
+        keras.utils.set_random_seed(0)
+        model = MultiTaskModel.from_preset(
+            "minilm", task_subset, num_layers=args.num_layers, sequence_length=64
+        )
+        model.compile(keras.optimizers.AdamW(1e-4))
+        return model
+
+    mixed_model = build(tasks)
+    mixture = TaskMixture(
+        mixed_model.preprocessor, {"atis": atis, "wnut16": wnut, "vader": vader},
+        batch_size=args.batch_size, epochs=1 + args.repeats, examples_per_epoch=examples,
+    )
+    single_model = build(tasks[1:2])
+    # The same texts in the same proportions, one task (slots; absent outside ATIS).
+    counts = mixture.counts(0)
+    rng = np.random.default_rng(0)
+    parts = []
+    for data, count in zip((atis, wnut, vader), counts):
+        index = rng.choice(len(data), size=count, replace=count > len(data))
+        parts.append(LabeledTexts([data.texts[i] for i in index],
+                                  {"slots": [data.labels.get("slots", [None] * len(data))[i] for i in index]}))
+    same_texts = LabeledTexts.combine(parts)
+    single_ds = make_dataset(single_model.preprocessor, same_texts, args.batch_size, shuffle=True)
+    atis_ds = make_dataset(
+        single_model.preprocessor, atis.select(["slots"]).subset(range(examples)),
+        args.batch_size, shuffle=True,
+    )
+
+    def real_tokens(ds, limit=None):
+        total = batches = 0
+        for x, _, _ in ds.take(limit or -1):
+            total += int(np.asarray(x["padding_mask"]).sum())
+            batches += 1
+        return total, batches
+
+    streams = {
+        "single_task_same_texts": (single_model, single_ds, []),
+        "mixed_4_tasks": (mixed_model, mixture.dataset, [mixture.callback]),
+        "single_task_atis_only": (single_model, atis_ds, []),
+    }
+    stats = {}
+    for name, (model, ds, callbacks) in streams.items():
+        if name == "mixed_4_tasks":
+            mixture.set_epoch(0)
+        tokens, batches = real_tokens(ds)
+        stats[name] = {"tokens_per_epoch": tokens, "batches_per_epoch": batches, "seconds": []}
+        model.fit(ds, epochs=1, verbose=0, callbacks=callbacks)  # warm-up: compiles shapes
+    for repeat in range(args.repeats):
+        for name, (model, ds, callbacks) in streams.items():
+            start = time.perf_counter()
+            model.fit(ds, epochs=2 + repeat, initial_epoch=1 + repeat, verbose=0,
+                      callbacks=callbacks)
+            stats[name]["seconds"].append(time.perf_counter() - start)
+    report = {"backend": args.backend, "num_layers": args.num_layers,
+              "batch_size": args.batch_size, "repeats": args.repeats, "streams": {}}
+    for name, s in stats.items():
+        seconds = statistics.median(s["seconds"])
+        report["streams"][name] = {
+            "examples_per_s": round(s["batches_per_epoch"] * args.batch_size / seconds, 1),
+            "real_tokens_per_s": round(s["tokens_per_epoch"] / seconds, 1),
+            "median_epoch_s": round(seconds, 2),
+            "batches": s["batches_per_epoch"],
+        }
+    streams_report = report["streams"]
+    report["mixed_vs_single_task_same_texts"] = round(
+        streams_report["mixed_4_tasks"]["examples_per_s"]
+        / streams_report["single_task_same_texts"]["examples_per_s"], 3
+    )
+    print(json.dumps(report, indent=2))
+    if args.output:
+        with open(args.output, "w") as f:
+            json.dump(report, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()
