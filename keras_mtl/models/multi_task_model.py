@@ -6,6 +6,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_mtl.distribution import scale_loss
 from keras_mtl.heads import head_for_task
 from keras_mtl.models.task_weights import TaskWeights
 from keras_mtl.tasks import check_task_list
@@ -225,7 +226,7 @@ class MultiTaskModel(keras.Model):
         total = self.task_weights.combine(task_losses)
         for extra in self.losses:
             total = total + ops.cast(extra, "float32")
-        return _scale_loss_for_distribution(total)
+        return scale_loss(total)
 
     def compute_metrics(self, x, y, y_pred, sample_weight=None):
         # Metrics see the same masks as the losses, and sanitized targets: the
@@ -404,14 +405,6 @@ def masked_mean_loss(loss_fn, y_true, y_pred, mask):
     mask = ops.reshape(mask, ops.shape(values))
     values = ops.where(mask > 0, values, ops.zeros_like(values))
     return ops.sum(values * mask) / ops.maximum(ops.sum(mask), 1e-12)
-
-
-def _scale_loss_for_distribution(loss):
-    # Gradients are summed over tf.distribute replicas: each replica's loss is
-    # divided by their number (what Keras' own CompileLoss does).
-    from keras.src.losses.loss import scale_loss_for_distribution
-
-    return scale_loss_for_distribution(loss)
 
 
 def _is_text_batch(x):
