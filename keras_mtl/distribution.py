@@ -120,6 +120,38 @@ class Distribution:
         """Whether this process writes the run's artefacts (worker 0)."""
         return self.worker_index == 0
 
+    def worker_directory(self, output):
+        """Where this worker writes: `output` on the chief, else its own
+        `output/workertemp_<index>` (backups, logs), which a finished run deletes."""
+        if self.is_chief:
+            return output
+        return os.path.join(output, f"workertemp_{self.worker_index}")
+
+    def even_batches(self, dataset):
+        """`dataset` with each batch padded to a multiple of `num_replicas` rows.
+
+        JAX `DataParallel` refuses batches that do not split evenly (the last
+        batch of an evaluation set, say). The added rows are zeros, sample weights
+        included, so they add nothing to losses or metrics. Batches must be
+        `(x, y, sample_weight)` with a weight for every target, as `make_dataset`
+        gives. Shuffled training sets need none of this: they drop partial batches.
+        """
+        if self.num_replicas == 1:
+            return dataset
+        import tensorflow as tf
+
+        replicas = self.num_replicas
+
+        def pad(x, y, sample_weight):
+            rows = tf.shape(tf.nest.flatten(x)[0])[0]
+            extra = (replicas - rows % replicas) % replicas
+            return tf.nest.map_structure(
+                lambda t: tf.pad(t, [[0, extra]] + [[0, 0]] * (t.shape.rank - 1)),
+                (x, y, sample_weight),
+            )
+
+        return dataset.map(pad)
+
     def global_batch_size(self, per_replica_batch_size):
         """The batch size to give the dataset for `per_replica_batch_size` per replica."""
         return per_replica_batch_size * self.num_replicas
@@ -206,7 +238,7 @@ STRATEGIES = {
 
 
 @contextlib.contextmanager
-def distribution_scope(strategy=None, devices=None):
+def distribution_scope(strategy=None, devices=None, mixed_precision=None):
     """Builds `strategy` and enters its scope; yields a `Distribution`.
 
     Create, compile and fit the model inside it. `None` is one device (a no-op
@@ -217,6 +249,8 @@ def distribution_scope(strategy=None, devices=None):
             `"data_parallel"`) or `None`.
         devices: device names for `mirrored` / `data_parallel` (default: all local
             accelerators, else all CPU devices made by `configure_devices`).
+        mixed_precision: `"mixed_bfloat16"` or `"mixed_float16"` sets Keras' dtype
+            policy inside the scope (see `set_mixed_precision`); `None` leaves it.
 
     Example:
 
@@ -227,12 +261,18 @@ def distribution_scope(strategy=None, devices=None):
     >>> dist.num_replicas
     2
     """
-    if strategy is None:
-        yield Distribution()
-        return
-    builder = get_strategy(strategy)
-    with builder.scope(devices) as dist:
-        yield dist
+    builder = None if strategy is None else get_strategy(strategy)
+    policy = keras.config.dtype_policy()
+    if mixed_precision is not None:
+        set_mixed_precision(mixed_precision)
+    try:
+        if builder is None:
+            yield Distribution()
+        else:
+            with builder.scope(devices) as dist:
+                yield dist
+    finally:
+        keras.config.set_dtype_policy(policy)
 
 
 def get_strategy(name):

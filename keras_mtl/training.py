@@ -7,8 +7,10 @@ the resolved `config.json` to the output directory. A killed run restarts from
 its last finished epoch (`BackupAndRestore` in `DIR/backup`).
 """
 
+import contextlib
 import json
 import os
+import shutil
 import time
 import warnings
 
@@ -18,6 +20,7 @@ from keras_mtl.callbacks import AdaptiveTaskWeighting, TaskGradientDiagnostics
 from keras_mtl.config import ConfigError, resolve_config
 from keras_mtl.data.pipeline import make_dataset
 from keras_mtl.datasets.atis import load_atis
+from keras_mtl.distribution import distribution_scope
 from keras_mtl.metrics.evaluation import evaluate_predictions
 from keras_mtl.models import MultiTaskModel, load_model
 from keras_mtl.tasks import TaskSpec
@@ -79,7 +82,17 @@ def train(config, output=None, epochs=None, verbose="auto", log=print):
         epochs: overrides `config["training"]["epochs"]`.
         verbose: Keras `fit` verbosity.
         log: where progress messages go.
+
+    With `training.strategy`, the model is built, compiled and fitted under that
+    strategy (`keras_mtl.distribution`); `training.batch_size` is the global batch.
+    On multi-worker runs only the chief (worker 0) writes the run's files and
+    returns metrics; the other workers return `None`.
     """
+    with contextlib.ExitStack() as scopes:
+        return _train(config, output, epochs, verbose, log, scopes)
+
+
+def _train(config, output, epochs, verbose, log, scopes):
     config = resolve_config(config)
     if epochs is not None:
         if epochs < 1:
@@ -101,6 +114,19 @@ def train(config, output=None, epochs=None, verbose="auto", log=print):
     tasks = build_task_specs(config["tasks"], splits["train"])
     backbone = config["backbone"]
     weighting = config["weighting"]
+    dist = scopes.enter_context(distribution_scope(
+        training["strategy"], mixed_precision=training["mixed_precision"]
+    ))
+    if training["batch_size"] % dist.num_replicas:
+        raise ConfigError(
+            f"'training.batch_size' ({training['batch_size']}) is the global batch: it "
+            f"must split evenly over {dist.num_replicas} replicas."
+        )
+    if dist.name:
+        log(f"Strategy {dist.name}: {dist.num_replicas} replicas on {dist.num_workers} "
+            f"worker(s); this is worker {dist.worker_index}.")
+    output = dist.worker_directory(output)
+    os.makedirs(output, exist_ok=True)
     model = MultiTaskModel.from_preset(
         backbone["preset"],
         tasks=tasks,
@@ -148,6 +174,8 @@ def train(config, output=None, epochs=None, verbose="auto", log=print):
         keras.callbacks.BackupAndRestore(backup_dir),
         keras.callbacks.CSVLogger(os.path.join(output, "history.csv"), append=True),
     ]
+    if dev_ds is not None:
+        dev_ds = dist.even_batches(dev_ds)
     log(f"Training {training['epochs']} epochs on {len(splits['train'])} examples.")
     # Length buckets make the epoch size unknown in advance; Keras learns it
     # during the first epoch and warns that the input "ran out of data".
@@ -163,7 +191,14 @@ def train(config, output=None, epochs=None, verbose="auto", log=print):
     )
     fit_seconds = time.time() - fit_start
     train_seconds = time.time() - start
+    scopes.close()  # leave the strategy: saving and evaluating use one device
+    if not dist.is_chief:
+        shutil.rmtree(output)
+        return None
     model.save(os.path.join(output, "model.keras"))
+    if dist.name:
+        # A model built under a strategy predicts through it: evaluate the saved one.
+        model = load_model(os.path.join(output, "model.keras"))
 
     metrics = {}
     for split in ("dev", "test"):
