@@ -127,28 +127,33 @@ class Distribution:
             return output
         return os.path.join(output, f"workertemp_{self.worker_index}")
 
-    def even_batches(self, dataset):
-        """`dataset` with each batch padded to a multiple of `num_replicas` rows.
+    def even_batches(self, dataset, batch_size):
+        """`dataset` with every batch padded to `batch_size` rows, a static size.
 
-        JAX `DataParallel` refuses batches that do not split evenly (the last
-        batch of an evaluation set, say). The added rows are zeros, sample weights
-        included, so they add nothing to losses or metrics. Batches must be
-        `(x, y, sample_weight)` with a weight for every target, as `make_dataset`
-        gives. Shuffled training sets need none of this: they drop partial batches.
+        Replicas need batches that split evenly (JAX `DataParallel` refuses the
+        last, partial batch of an evaluation set), and `keras.distribution` needs
+        the batch size in the dataset's static shape to shard it across processes.
+        The added rows are zeros, sample weights included, so they add nothing to
+        losses or metrics. Batches must be `(x, y, sample_weight)` with a weight for
+        every target, as `make_dataset` gives. One replica: `dataset` unchanged.
         """
         if self.num_replicas == 1:
             return dataset
+        if batch_size % self.num_replicas:
+            raise ValueError(
+                f"The global batch size {batch_size} does not split evenly over "
+                f"{self.num_replicas} replicas."
+            )
         import tensorflow as tf
 
-        replicas = self.num_replicas
-
         def pad(x, y, sample_weight):
-            rows = tf.shape(tf.nest.flatten(x)[0])[0]
-            extra = (replicas - rows % replicas) % replicas
-            return tf.nest.map_structure(
-                lambda t: tf.pad(t, [[0, extra]] + [[0, 0]] * (t.shape.rank - 1)),
-                (x, y, sample_weight),
-            )
+            extra = batch_size - tf.shape(tf.nest.flatten(x)[0])[0]
+
+            def pad_one(t):
+                t = tf.pad(t, [[0, extra]] + [[0, 0]] * (t.shape.rank - 1))
+                return tf.ensure_shape(t, [batch_size] + t.shape[1:].as_list())
+
+            return tf.nest.map_structure(pad_one, (x, y, sample_weight))
 
         return dataset.map(pad)
 
@@ -363,10 +368,10 @@ def set_mixed_precision(policy):
 
 # === Keras multi-worker workaround ===
 
-# Keras versions on which the workaround was checked to be needed and to work
-# (tests/distribution/multi_worker_test.py). On a newer Keras it is *not* applied:
+# First and last Keras versions on which the workaround was checked to be needed
+# and to work (tests/distribution/multi_worker_test.py). On a newer Keras it is *not* applied:
 # re-run that test, then widen this range or delete the workaround.
-MULTI_WORKER_PATCH_VERSIONS = ((3, 5, 0), (3, 15, 1))
+MULTI_WORKER_PATCH_VERSIONS = ((3, 15, 1), (3, 15, 1))
 
 
 def _keras_version():
@@ -382,7 +387,7 @@ def multi_worker_patch_applies(version=None):
 
 
 class _MultiWorkerPatch:
-    """Lets `Model.fit` run under `MultiWorkerMirroredStrategy` on Keras <= 3.15.1.
+    """Lets `Model.fit` run under `MultiWorkerMirroredStrategy` on Keras 3.15.1.
 
     Two places in the TF trainer assume one worker (keras-team/keras #20329, #20585):
 

@@ -174,8 +174,9 @@ def _train(config, output, epochs, verbose, log, scopes):
         keras.callbacks.BackupAndRestore(backup_dir),
         keras.callbacks.CSVLogger(os.path.join(output, "history.csv"), append=True),
     ]
+    train_ds = dist.even_batches(train_ds, training["batch_size"])
     if dev_ds is not None:
-        dev_ds = dist.even_batches(dev_ds)
+        dev_ds = dist.even_batches(dev_ds, training["batch_size"])
     log(f"Training {training['epochs']} epochs on {len(splits['train'])} examples.")
     # Length buckets make the epoch size unknown in advance; Keras learns it
     # during the first epoch and warns that the input "ran out of data".

@@ -44,12 +44,15 @@ def test_even_batches_pad_with_rows_that_count_for_nothing():
     keras.utils.set_random_seed(0)
     model = tiny_model()
     model.compile(keras.optimizers.Adam(1e-3))
-    # 7 examples in batches of 4: sizes 4 and 3 -> 6 and 3 rows padded for 3 replicas.
+    # 7 examples in batches of 4: sizes 4 and 3, padded to 4 and 4 for 2 replicas.
     data = tiny_data(repeat=2).subset(range(7))
     ds = make_dataset(model.preprocessor, data, batch_size=4, bucket_step=None)
-    padded = Distribution(num_replicas=3).even_batches(ds)
-    assert [int(x["token_ids"].shape[0]) for x, _, _ in padded] == [6, 3]
-    assert Distribution().even_batches(ds) is ds
+    padded = Distribution(num_replicas=2).even_batches(ds, 4)
+    assert padded.element_spec[0]["token_ids"].shape[0] == 4
+    assert [int(x["token_ids"].shape[0]) for x, _, _ in padded] == [4, 4]
+    assert Distribution().even_batches(ds, 4) is ds
+    with pytest.raises(ValueError, match="batch size 4 does not split evenly over 3"):
+        Distribution(num_replicas=3).even_batches(ds, 4)
     plain = model.evaluate(ds, verbose=0, return_dict=True)
     even = model.evaluate(padded, verbose=0, return_dict=True)
     for key in ("intent_accuracy", "slots_accuracy"):

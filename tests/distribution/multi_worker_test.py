@@ -1,5 +1,6 @@
-"""Two `multi_worker` processes on 127.0.0.1 train the real 2-layer MiniLM together,
-and Keras still needs keras_mtl's workaround to let them."""
+"""Two processes on 127.0.0.1 train the real 2-layer MiniLM together (TF
+`multi_worker`, JAX multi-process `data_parallel`), and Keras still needs
+keras_mtl's workaround for `multi_worker`."""
 
 import os
 
@@ -10,10 +11,11 @@ from keras_mtl import distribution
 from tests.distribution.workers import free_ports, run_workers, skip_unless_backend
 
 
-def _launch(tmp_path, *flags):
+def _launch(strategy, tmp_path, *flags):
     ports = ",".join(map(str, free_ports(2)))
     return run_workers(
-        "multi_worker_script.py", lambda i: [ports, i, tmp_path, *flags], timeout=300
+        "multi_worker_script.py", lambda i: [strategy, ports, i, tmp_path, *flags],
+        timeout=300,
     )
 
 
@@ -26,14 +28,15 @@ def test_installed_keras_is_within_the_checked_range():
         "MULTI_WORKER_PATCH_VERSIONS or delete the workaround if Keras fixed "
         "keras-team/keras#20329."
     )
-    assert not distribution.multi_worker_patch_applies((3, 4, 1))
+    assert not distribution.multi_worker_patch_applies((low[0], low[1] - 1, 0))
     assert not distribution.multi_worker_patch_applies((high[0], high[1], high[2] + 1))
 
 
 @pytest.mark.integration
-def test_two_workers_end_with_identical_weights(tmp_path):
-    skip_unless_backend(pytest, "multi_worker")
-    results = _launch(tmp_path)
+@pytest.mark.parametrize("strategy", ["multi_worker", "data_parallel"])
+def test_two_workers_end_with_identical_weights(tmp_path, strategy):
+    skip_unless_backend(pytest, strategy)
+    results = _launch(strategy, tmp_path)
     for code, _, stderr in results:
         assert code == 0, stderr[-3000:]
     reports = [report for _, report, _ in results]
@@ -55,7 +58,7 @@ def test_keras_fit_fails_without_the_workaround(tmp_path):
     # If this fails, Keras fixed keras-team/keras#20329 / #20585: delete
     # _MultiWorkerPatch and MULTI_WORKER_PATCH_VERSIONS from keras_mtl.distribution.
     skip_unless_backend(pytest, "multi_worker")
-    results = _launch(tmp_path, "--without-patch")
+    results = _launch("multi_worker", tmp_path, "--without-patch")
     assert all(code != 0 for code, _, _ in results)
     assert any("unsupported type (<class 'dict'>)" in err for _, _, err in results), (
         results[0][2][-3000:]

@@ -10,8 +10,11 @@ import time
 import pytest
 import yaml
 
+from tests import resume_test
 from tests.distribution.workers import ENGINE_BACKEND, clean_env, skip_unless_backend
-from tests.resume_test import history_epochs, history_rows, tiny_preset  # noqa: F401
+from tests.resume_test import history_epochs, history_rows
+
+tiny_preset = resume_test.tiny_preset  # the fixture
 
 EPOCHS = 6
 
@@ -23,7 +26,7 @@ def _command(config_path, output, strategy):
 
 
 @pytest.mark.parametrize("strategy", ["mirrored", "data_parallel"])
-def test_killed_distributed_run_resumes(tiny_preset, tmp_path, strategy):  # noqa: F811
+def test_killed_distributed_run_resumes(tiny_preset, tmp_path, strategy):
     skip_unless_backend(pytest, strategy)
     config = {
         "name": "resume",
