@@ -12,8 +12,9 @@ Build, compile and fit the model inside `distribution_scope(...)`:
 
     with distribution_scope("mirrored") as dist:
         model = MultiTaskModel.from_preset("minilm", tasks, num_layers=2)
-        model.compile(keras.optimizers.Adam(1e-4 * dist.num_replicas))
-        model.fit(make_dataset(model.preprocessor, train, batch_size=64), epochs=3)
+        model.compile(keras.optimizers.Adam(1e-4))
+        batch_size = dist.global_batch_size(32)  # 32 per replica
+        model.fit(make_dataset(model.preprocessor, train, batch_size, shuffle=True))
 
 Batch sizes are **global**, as in Keras: a batch of 64 on 2 replicas gives each 32.
 Devices are fixed when TensorFlow or JAX start: `configure_devices` (called first)
@@ -39,8 +40,8 @@ def configure_devices(num_cpu_devices):
     """Splits the host CPU into `num_cpu_devices` devices for TF and JAX.
 
     Must run before TensorFlow and JAX initialise their devices (before the first
-    op; for JAX, before `jax` is imported). Useful to try strategies on a machine
-    without accelerators; GPUs are found without it.
+    TF op and the first JAX computation; importing them is fine). Useful to try
+    strategies on a machine without accelerators; GPUs are found without it.
 
     Example:
 
@@ -106,6 +107,12 @@ class Distribution:
             over them.
         num_workers: processes training together (1 unless multi-worker).
         worker_index: this process's index among them.
+
+    Example:
+
+    >>> with distribution_scope(None) as dist:
+    ...     dist.num_replicas, dist.is_chief, dist.global_batch_size(32)
+    (1, True, 32)
     """
 
     def __init__(self, name=None, engine=None, num_replicas=1, num_workers=1, worker_index=0):
