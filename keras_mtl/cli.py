@@ -1,6 +1,7 @@
 """`keras-mtl`: train, evaluate and predict from the command line.
 
     keras-mtl train [CONFIG] [--output DIR] [--epochs N] [--backend B]
+                    [--strategy mirrored|multi_worker|data_parallel] [--cpu-devices N]
     keras-mtl evaluate RUN [--split test]
     keras-mtl predict RUN TEXT [TEXT ...]
     keras-mtl export RUN --output saved_models/NAME/VERSION
@@ -38,6 +39,11 @@ def _parser():
     train.add_argument("--output", default=None, help="Output directory.")
     train.add_argument("--epochs", type=int, default=None, help="Override training.epochs.")
     train.add_argument("--backend", choices=BACKENDS, default=None, dest="sub_backend")
+    train.add_argument("--strategy", default=None,
+                       help="mirrored, multi_worker or data_parallel: overrides "
+                       "training.strategy (see docs/distributed.md).")
+    train.add_argument("--cpu-devices", type=int, default=None,
+                       help="Split the CPU into N devices (try a strategy without GPUs).")
 
     evaluate = commands.add_parser("evaluate", help="Evaluate a trained run on a split.")
     evaluate.add_argument("model", help="Run directory (or its model.keras).")
@@ -195,9 +201,16 @@ def main(argv=None):
 
     try:
         if args.command == "train":
+            if args.cpu_devices is not None:
+                from keras_mtl.distribution import configure_devices
+
+                configure_devices(args.cpu_devices)
             from keras_mtl.training import train
 
             config = read_config(args.config or DEFAULT_CONFIG)
+            training = config.get("training") or {}
+            if args.strategy is not None and isinstance(training, dict):
+                config["training"] = {**training, "strategy": args.strategy}
             verbose = 1 if sys.stdout.isatty() else 2
             train(config, output=args.output, epochs=args.epochs, verbose=verbose)
         elif args.command == "compare":

@@ -37,6 +37,8 @@ DEFAULTS = {
         "seed": 0,
         "bucket_step": 8,
         "gradient_diagnostics": False,
+        "strategy": None,
+        "mixed_precision": None,
     },
     "weighting": None,
     "output": None,
@@ -61,6 +63,7 @@ _TYPES = {
         "epochs": int, "batch_size": int, "learning_rate": (int, float),
         "warmup_ratio": (int, float), "weight_decay": (int, float), "seed": int,
         "bucket_step": (int, type(None)), "gradient_diagnostics": bool,
+        "strategy": (str, type(None)), "mixed_precision": (str, type(None)),
     },
 }
 
@@ -119,6 +122,7 @@ def resolve_config(config):
         )
     if training["bucket_step"] is not None and training["bucket_step"] < 1:
         raise ConfigError("'training.bucket_step' must be >= 1 or null.")
+    _check_distribution(training)
     limit = resolved["data"]["max_train_examples"]
     if limit is not None and limit < 1:
         raise ConfigError(f"'data.max_train_examples' must be >= 1 or null, got {limit}.")
@@ -230,3 +234,21 @@ def _resolve_tasks(tasks):
             )
         resolved.append(dict(task))
     return resolved
+
+
+def _check_distribution(training):
+    """`training.strategy` and `training.mixed_precision` name known values (whether
+    the strategy suits the Keras backend is checked when it is built)."""
+    from keras_mtl.distribution import MIXED_PRECISION_POLICIES, STRATEGIES
+
+    if training["strategy"] is not None and training["strategy"] not in STRATEGIES:
+        raise ConfigError(
+            f"'training.strategy' is {training['strategy']!r}; known: "
+            f"{sorted(STRATEGIES)} or null (one device)."
+        )
+    policy = training["mixed_precision"]
+    if policy is not None and policy not in MIXED_PRECISION_POLICIES:
+        raise ConfigError(
+            f"'training.mixed_precision' is {policy!r}; known: "
+            f"{list(MIXED_PRECISION_POLICIES)} or null (float32)."
+        )

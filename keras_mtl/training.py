@@ -2,13 +2,16 @@
 
 `train(config)` loads the dataset(s), builds the tasks' label sets from the
 training split(s), builds the model from its preset, fits it with length-bucketed
-batches (several datasets: a `TaskMixture` with partial labels), and writes `model.keras`, `metrics.json` (per split, per task), `history.csv` and
-the resolved `config.json` to the output directory. A killed run restarts from
+batches (several datasets: a `TaskMixture` with partial labels), and writes
+`model.keras`, `metrics.json` (per split, per task), `history.csv` and the
+resolved `config.json` to the output directory. A killed run restarts from
 its last finished epoch (`BackupAndRestore` in `DIR/backup`).
 """
 
+import contextlib
 import json
 import os
+import shutil
 import time
 import warnings
 
@@ -18,6 +21,7 @@ from keras_mtl.callbacks import AdaptiveTaskWeighting, TaskGradientDiagnostics
 from keras_mtl.config import ConfigError, resolve_config
 from keras_mtl.data import TaskMixture, make_dataset
 from keras_mtl.datasets import LabeledTexts, load_dataset
+from keras_mtl.distribution import distribution_scope
 from keras_mtl.metrics.evaluation import evaluate_predictions
 from keras_mtl.models import MultiTaskModel, load_model
 from keras_mtl.tasks import TaskSpec
@@ -106,7 +110,17 @@ def train(config, output=None, epochs=None, verbose="auto", log=print):
         epochs: overrides `config["training"]["epochs"]`.
         verbose: Keras `fit` verbosity.
         log: where progress messages go.
+
+    With `training.strategy`, the model is built, compiled and fitted under that
+    strategy (`keras_mtl.distribution`); `training.batch_size` is the global batch.
+    On multi-worker runs only the chief (worker 0) writes the run's files and
+    returns metrics; the other workers return `None`.
     """
+    with contextlib.ExitStack() as scopes:
+        return _train(config, output, epochs, verbose, log, scopes)
+
+
+def _train(config, output, epochs, verbose, log, scopes):
     config = resolve_config(config)
     if epochs is not None:
         if epochs < 1:
@@ -124,6 +138,19 @@ def train(config, output=None, epochs=None, verbose="auto", log=print):
     tasks = build_task_specs(config["tasks"], splits["train"])
     backbone = config["backbone"]
     weighting = config["weighting"]
+    dist = scopes.enter_context(distribution_scope(
+        training["strategy"], mixed_precision=training["mixed_precision"]
+    ))
+    if training["batch_size"] % dist.num_replicas:
+        raise ConfigError(
+            f"'training.batch_size' ({training['batch_size']}) is the global batch: it "
+            f"must split evenly over {dist.num_replicas} replicas."
+        )
+    if dist.name:
+        log(f"Strategy {dist.name}: {dist.num_replicas} replicas on {dist.num_workers} "
+            f"worker(s); this is worker {dist.worker_index}.")
+    output = dist.worker_directory(output)
+    os.makedirs(output, exist_ok=True)
     model = MultiTaskModel.from_preset(
         backbone["preset"],
         tasks=tasks,
@@ -189,6 +216,9 @@ def train(config, output=None, epochs=None, verbose="auto", log=print):
         keras.callbacks.BackupAndRestore(backup_dir),
         keras.callbacks.CSVLogger(os.path.join(output, "history.csv"), append=True),
     ]
+    train_ds = dist.even_batches(train_ds, training["batch_size"])
+    if dev_ds is not None:
+        dev_ds = dist.even_batches(dev_ds, training["batch_size"])
     log(f"Training {training['epochs']} epochs on {len(splits['train'])} examples.")
     # Length buckets make the epoch size unknown in advance; Keras learns it
     # during the first epoch and warns that the input "ran out of data".
@@ -204,7 +234,14 @@ def train(config, output=None, epochs=None, verbose="auto", log=print):
     )
     fit_seconds = time.time() - fit_start
     train_seconds = time.time() - start
+    scopes.close()  # leave the strategy: saving and evaluating use one device
+    if not dist.is_chief:
+        shutil.rmtree(output)
+        return None
     model.save(os.path.join(output, "model.keras"))
+    if dist.name:
+        # A model built under a strategy predicts through it: evaluate the saved one.
+        model = load_model(os.path.join(output, "model.keras"))
 
     metrics = {}
     for split in ("dev", "test"):

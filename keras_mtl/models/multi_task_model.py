@@ -6,6 +6,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_mtl.distribution import scale_loss
 from keras_mtl.heads import head_for_task
 from keras_mtl.models.task_weights import TaskWeights
 from keras_mtl.tasks import check_task_list
@@ -293,7 +294,7 @@ class MultiTaskModel(keras.Model):
             total = total + tie
         for extra in self.losses:
             total = total + ops.cast(extra, "float32")
-        return _scale_loss_for_distribution(total)
+        return scale_loss(total)
 
     def tie_penalty(self):
         """Σ_layers Σ_tasks ‖θ_task − θ̄‖²: how far the private copies drift apart."""
@@ -525,14 +526,6 @@ def masked_mean_loss(loss_fn, y_true, y_pred, mask):
     mask = ops.reshape(mask, ops.shape(values))
     values = ops.where(mask > 0, values, ops.zeros_like(values))
     return ops.sum(values * mask) / ops.maximum(ops.sum(mask), 1e-12)
-
-
-def _scale_loss_for_distribution(loss):
-    # Gradients are summed over tf.distribute replicas: each replica's loss is
-    # divided by their number (what Keras' own CompileLoss does).
-    from keras.src.losses.loss import scale_loss_for_distribution
-
-    return scale_loss_for_distribution(loss)
 
 
 def _is_text_batch(x):
