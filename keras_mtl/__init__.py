@@ -16,6 +16,7 @@ _EXPORTS = {
     "load_model": "keras_mtl.models",
     "LabeledTexts": "keras_mtl.datasets",
     "make_dataset": "keras_mtl.data",
+    "TaskMixture": "keras_mtl.data",
     "evaluate_predictions": "keras_mtl.metrics",
     "AdaptiveTaskWeighting": "keras_mtl.callbacks",
     "TaskGradientDiagnostics": "keras_mtl.callbacks",
@@ -23,7 +24,7 @@ _EXPORTS = {
 }
 _SUBMODULES = (
     "tasks", "heads", "models", "preprocessing", "datasets", "data", "metrics",
-    "weighting", "callbacks",
+    "weighting", "callbacks", "distribution",
 )
 
 __all__ = sorted(_EXPORTS) + list(_SUBMODULES)
