@@ -130,20 +130,27 @@ def build_report(config, sharing, seeds, results):
                 for s in range(seeds)
             ]
         tasks[task["name"]] = entry
+    # A relative change from a single-task score of 0 is undefined: such a task
+    # is left out of that seed's Δm, and the report lists it.
+    excluded = {
+        s: sorted(name for name, entry in tasks.items() if entry["single"][s] == 0)
+        for s in range(seeds)
+    }
     delta = {}
     for mode in sharing:
-        per_seed = [
-            delta_m(
-                {name: entry[f"multi_{mode}"][s] for name, entry in tasks.items()},
-                {name: entry["single"][s] for name, entry in tasks.items()},
+        per_seed = []
+        for s in range(seeds):
+            kept = [name for name in tasks if name not in excluded[s]]
+            per_seed.append(delta_m(
+                {name: tasks[name][f"multi_{mode}"][s] for name in kept},
+                {name: tasks[name]["single"][s] for name in kept},
                 higher,
-            )
-            for s in range(seeds)
-        ]
+            ) if kept else None)
+        defined = [value for value in per_seed if value is not None]
         delta[f"multi_{mode}"] = {
             "per_seed": per_seed,
-            "mean": float(np.mean(per_seed)),
-            "std": float(np.std(per_seed)),
+            "mean": float(np.mean(defined)) if defined else None,
+            "std": float(np.std(defined)) if defined else None,
         }
     fit_seconds = {}
     for (variant, _), metrics in results.items():
@@ -157,6 +164,7 @@ def build_report(config, sharing, seeds, results):
         "training": config["training"],
         "tasks": tasks,
         "delta_m": delta,
+        "delta_m_excluded": {str(s): names for s, names in excluded.items() if names},
         "fit_seconds": fit_seconds,
     }
 
@@ -180,7 +188,8 @@ def format_report(report):
         cells = [_mean_std(entry[v], scale) for v in variants]
         lines.append(f"| {name} | {entry['metric']} {arrow} | {' | '.join(cells)} |")
     cells = ["—"] + [
-        f"{report['delta_m'][v]['mean']:+.2f} ± {report['delta_m'][v]['std']:.2f}"
+        "undefined" if report["delta_m"][v]["mean"] is None
+        else f"{report['delta_m'][v]['mean']:+.2f} ± {report['delta_m'][v]['std']:.2f}"
         for v in variants[1:]
     ]
     lines.append(f"| **Δm %** | | {' | '.join(cells)} |")
@@ -190,6 +199,11 @@ def format_report(report):
         "dataset; Δm = mean relative per-task change vs single-task (Maninis et al. "
         "2019), positive = multi-task better."
     )
+    for seed, names in report.get("delta_m_excluded", {}).items():
+        lines.append(
+            f"Seed {seed}: {', '.join(names)} left out of Δm (the single-task model "
+            "scored 0, so the relative change is undefined)."
+        )
     return "\n".join(lines)
 
 
@@ -221,7 +235,7 @@ def plot_report(report, path):
         means = [np.mean(report["tasks"][n][variant]) for n in names]
         stds = [np.std(report["tasks"][n][variant]) for n in names]
         label = variant.replace("multi_", "multi-task, ").replace("single", "single-task")
-        if variant != "single":
+        if variant != "single" and report["delta_m"][variant]["mean"] is not None:
             label += f" (Δm {report['delta_m'][variant]['mean']:+.2f} %)"
         ax.bar(np.arange(len(names)) + (i - (len(variants) - 1) / 2) * width, means, width,
                yerr=stds, capsize=3, label=label)

@@ -102,3 +102,20 @@ def test_compare_cli_trains_reports_and_resumes(tiny_preset, tmp_path, capsys): 
     assert cli.main(argv) == 0  # a second call reuses every finished run
     assert capsys.readouterr().out.count("done before, reusing") == 4
     assert json.loads((output / "compare.json").read_text()) == report
+
+
+def test_a_zero_single_task_score_is_left_out_of_delta_m():
+    config = resolve_config(three_task_config())
+    values = {
+        "single_intent": {"accuracy": 0.8}, "single_slots": {"f1": 0.5},
+        "single_ner": {"f1": 0.0},
+    }
+    results = {(name, 0): {"test": {name[7:]: metric}} for name, metric in values.items()}
+    results[("multi_hard", 0)] = {"test": {
+        "intent": {"accuracy": 0.88}, "slots": {"f1": 0.45}, "ner": {"f1": 0.1},
+    }}
+    report = build_report(config, ["hard"], 1, results)
+    # (+10 % − 10 %) / 2 over intent and slots; ner's change from 0 is undefined.
+    assert report["delta_m"]["multi_hard"]["per_seed"] == [pytest.approx(0.0)]
+    assert report["delta_m_excluded"] == {"0": ["ner"]}
+    assert "Seed 0: ner left out of Δm" in format_report(report)

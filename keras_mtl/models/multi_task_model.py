@@ -104,9 +104,10 @@ class MultiTaskModel(keras.Model):
         inputs = backbone.input
         if num_private:
             shared = _shared_trunk(backbone, len(backbone.transformer_layers) - num_private)
+            shared_output = shared(inputs)  # computed once, read by every task
             features = []
             for copies in self.private_layers:
-                x = shared(inputs)
+                x = shared_output
                 for layer in copies:
                     x = layer(x, padding_mask=inputs["padding_mask"])
                 features.append(
