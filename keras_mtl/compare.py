@@ -230,7 +230,7 @@ def plot_report(report, path):
     variants = ["single"] + [f"multi_{mode}" for mode in report["sharing"]]
     names = list(report["tasks"])
     width = 0.8 / len(variants)
-    fig, ax = plt.subplots(figsize=(1.8 + 1.6 * len(names), 3.6))
+    fig, ax = plt.subplots(figsize=(2.4 + 1.6 * len(names), 4.0))
     for i, variant in enumerate(variants):
         means = [np.mean(report["tasks"][n][variant]) for n in names]
         stds = [np.std(report["tasks"][n][variant]) for n in names]
@@ -242,7 +242,8 @@ def plot_report(report, path):
     ax.set_xticks(np.arange(len(names)))
     ax.set_xticklabels([f"{n}\n({report['tasks'][n]['metric']})" for n in names])
     ax.set_title(f"{report['name']}: test metric, mean ± std over {report['seeds']} seed(s)")
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2),
+              ncol=len(variants), frameon=False)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
