@@ -95,9 +95,9 @@ def main():
         args.batch_size, shuffle=True,
     )
 
-    def real_tokens(ds, limit=None):
+    def real_tokens(ds):
         total = batches = 0
-        for x, _, _ in ds.take(limit or -1):
+        for x, _, _ in ds:
             total += int(np.asarray(x["padding_mask"]).sum())
             batches += 1
         return total, batches
@@ -131,19 +131,13 @@ def main():
             "median_epoch_s": round(seconds, 2),
             "batches": s["batches_per_epoch"],
         }
-    streams_report = report["streams"]
-    report["mixed_vs_single_task_same_texts"] = round(
-        streams_report["mixed_4_tasks"]["examples_per_s"]
-        / streams_report["single_task_same_texts"]["examples_per_s"], 3
-    )
-    report["four_tasks_vs_single_task_same_texts"] = round(
-        streams_report["four_tasks_same_texts"]["examples_per_s"]
-        / streams_report["single_task_same_texts"]["examples_per_s"], 3
-    )
-    report["mixed_vs_four_tasks_same_texts"] = round(
-        streams_report["mixed_4_tasks"]["examples_per_s"]
-        / streams_report["four_tasks_same_texts"]["examples_per_s"], 3
-    )
+    rate = {name: r["examples_per_s"] for name, r in report["streams"].items()}
+    for key, a, b in (
+        ("mixed_vs_single_task_same_texts", "mixed_4_tasks", "single_task_same_texts"),
+        ("four_tasks_vs_single_task_same_texts", "four_tasks_same_texts", "single_task_same_texts"),
+        ("mixed_vs_four_tasks_same_texts", "mixed_4_tasks", "four_tasks_same_texts"),
+    ):
+        report[key] = round(rate[a] / rate[b], 3)
     print(json.dumps(report, indent=2))
     if args.output:
         with open(args.output, "w") as f:

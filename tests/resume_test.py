@@ -45,21 +45,40 @@ def history_epochs(path):
     return [int(row["epoch"]) for row in history_rows(path)]
 
 
-def test_killed_run_resumes_from_last_epoch(tiny_preset, tmp_path):
-    output = tmp_path / "run"
+EPOCHS = 6
+
+
+def write_resume_config(tmp_path, preset):
+    """A 6-epoch DWA run on 600 ATIS examples with the tiny preset; its path."""
     config = {
         "name": "resume",
-        "backbone": {"preset": tiny_preset, "sequence_length": 48},
+        "backbone": {"preset": preset, "sequence_length": 48},
         "data": {"dataset": "atis", "max_train_examples": 600},
         "tasks": [
             {"name": "intent", "type": "classification", "pooling": "cls"},
             {"name": "slots", "type": "token_classification"},
         ],
-        "training": {"epochs": 6, "batch_size": 16, "learning_rate": 1e-3},
+        "training": {"epochs": EPOCHS, "batch_size": 16, "learning_rate": 1e-3},
         "weighting": {"strategy": "dwa", "temperature": 2.0},
     }
-    config_path = tmp_path / "config.yaml"
-    config_path.write_text(yaml.safe_dump(config))
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def assert_dwa_schedule(rows):
+    """DWA (temperature 2) continued across the kill: every epoch's weight follows
+    from the two previous epochs' logged task losses."""
+    for t in range(2, EPOCHS):
+        r = [float(rows[t - 1][f"{n}_loss"]) / float(rows[t - 2][f"{n}_loss"])
+             for n in ("intent", "slots")]
+        e = [math.exp(x / 2.0) for x in r]
+        assert float(rows[t]["intent_weight"]) == pytest.approx(2 * e[0] / sum(e), rel=1e-5)
+
+
+def test_killed_run_resumes_from_last_epoch(tiny_preset, tmp_path):
+    output = tmp_path / "run"
+    config_path = write_resume_config(tmp_path, tiny_preset)
     command = [sys.executable, "-m", "keras_mtl.cli", "train", str(config_path), "--output", str(output)]
     history = str(output / "history.csv")
 
@@ -71,21 +90,17 @@ def test_killed_run_resumes_from_last_epoch(tiny_preset, tmp_path):
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
     done = history_epochs(history)
-    assert 2 <= len(done) < 6 and not (output / "model.keras").exists()
+    assert 2 <= len(done) < EPOCHS and not (output / "model.keras").exists()
     assert (output / "backup").exists()
 
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=300)
     # Every epoch ran exactly once across the two processes.
-    assert history_epochs(history) == list(range(6))
+    assert history_epochs(history) == list(range(EPOCHS))
     assert (output / "model.keras").exists() and (output / "metrics.json").exists()
     assert not (output / "backup").exists()
 
     # DWA's schedule continued across the kill: its loss history was restored.
-    rows = history_rows(history)
-    for t in range(2, 6):
-        r = [float(rows[t - 1][f"{n}_loss"]) / float(rows[t - 2][f"{n}_loss"]) for n in ("intent", "slots")]
-        e = [math.exp(x / 2.0) for x in r]
-        assert float(rows[t]["intent_weight"]) == pytest.approx(2 * e[0] / sum(e), rel=1e-5)
+    assert_dwa_schedule(history_rows(history))
 
     from keras_mtl import cli
 

@@ -3,7 +3,6 @@ finished epoch: on 2 CPU replicas (ending like a run that was never killed), and
 two `multi_worker` processes."""
 
 import json
-import math
 import os
 import signal
 import subprocess
@@ -11,43 +10,18 @@ import sys
 import time
 
 import pytest
-import yaml
 
 from tests import resume_test
 from tests.distribution.workers import ENGINE_BACKEND, clean_env, free_ports, skip_unless_backend
-from tests.resume_test import history_epochs, history_rows
+from tests.resume_test import (
+    EPOCHS,
+    assert_dwa_schedule,
+    history_epochs,
+    history_rows,
+    write_resume_config,
+)
 
 tiny_preset = resume_test.tiny_preset  # the fixture
-
-EPOCHS = 6
-
-
-def _write_config(tmp_path, preset):
-    config = {
-        "name": "resume",
-        "backbone": {"preset": preset, "sequence_length": 48},
-        "data": {"dataset": "atis", "max_train_examples": 600},
-        "tasks": [
-            {"name": "intent", "type": "classification", "pooling": "cls"},
-            {"name": "slots", "type": "token_classification"},
-        ],
-        "training": {"epochs": EPOCHS, "batch_size": 16, "learning_rate": 1e-3},
-        "weighting": {"strategy": "dwa", "temperature": 2.0},
-    }
-    path = tmp_path / "config.yaml"
-    path.write_text(yaml.safe_dump(config))
-    return path
-
-
-def _assert_dwa_schedule(rows):
-    """DWA (temperature 2) continued across the kill: every epoch's weight follows
-    from the two previous epochs' logged task losses."""
-    for t in range(2, EPOCHS):
-        r = [float(rows[t - 1][f"{n}_loss"]) / float(rows[t - 2][f"{n}_loss"])
-             for n in ("intent", "slots")]
-        e = [math.exp(x / 2.0) for x in r]
-        assert float(rows[t]["intent_weight"]) == pytest.approx(2 * e[0] / sum(e), rel=1e-5)
-
 
 def _command(config_path, output, strategy):
     return [sys.executable, "-m", "keras_mtl.cli", "--backend", ENGINE_BACKEND[strategy],
@@ -58,7 +32,7 @@ def _command(config_path, output, strategy):
 @pytest.mark.parametrize("strategy", ["mirrored", "data_parallel"])
 def test_killed_distributed_run_resumes(tiny_preset, tmp_path, strategy):
     skip_unless_backend(pytest, strategy)
-    config_path = _write_config(tmp_path, tiny_preset)
+    config_path = write_resume_config(tmp_path, tiny_preset)
     env = clean_env()
     output = tmp_path / "run"
     history = str(output / "history.csv")
@@ -79,7 +53,7 @@ def test_killed_distributed_run_resumes(tiny_preset, tmp_path, strategy):
     assert history_epochs(history) == list(range(EPOCHS))  # each epoch ran once
     assert (output / "model.keras").exists() and (output / "metrics.json").exists()
     assert not (output / "backup").exists()
-    _assert_dwa_schedule(history_rows(history))
+    assert_dwa_schedule(history_rows(history))
 
     # The same run, never killed. Measured: last-epoch loss within 1 % (the resumed
     # epochs draw other shuffles and dropout masks).
@@ -96,7 +70,7 @@ def test_killed_multi_worker_run_resumes(tiny_preset, tmp_path):
     """Worker 1 is killed mid-epoch (its peer then waits in a collective and is killed
     too, as a scheduler would); both start again and finish the run together."""
     skip_unless_backend(pytest, "multi_worker")
-    config_path = _write_config(tmp_path, tiny_preset)
+    config_path = write_resume_config(tmp_path, tiny_preset)
     output = tmp_path / "run"
     history = str(output / "history.csv")
     command = [sys.executable, "-m", "keras_mtl.cli", "--backend", "tensorflow", "train",
@@ -140,4 +114,4 @@ def test_killed_multi_worker_run_resumes(tiny_preset, tmp_path):
     assert history_epochs(history) == list(range(EPOCHS))  # each epoch ran once
     assert (output / "model.keras").exists() and (output / "metrics.json").exists()
     assert not (output / "backup").exists() and not (output / "workertemp_1").exists()
-    _assert_dwa_schedule(history_rows(history))
+    assert_dwa_schedule(history_rows(history))
