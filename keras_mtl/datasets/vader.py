@@ -38,13 +38,13 @@ into the cache (`.ci/setup` does this once).
 import html
 import io
 import os
-import subprocess
-import sys
 import tarfile
 
 import numpy as np
 
 from keras_mtl.datasets.labeled_texts import LabeledTexts
+# `cache_dir` stays importable from here, as before the helper moved out.
+from keras_mtl.datasets.package_files import cache_dir, distribution_path  # noqa: F401
 
 SDIST = "vaderSentiment-3.3.2.tar.gz"
 REQUIREMENT = "vaderSentiment==3.3.2"
@@ -60,38 +60,12 @@ DEV_FRACTION = 0.1
 TEST_FRACTION = 0.1
 
 
-def cache_dir():
-    return os.environ.get("KERAS_MTL_CACHE") or os.path.join(
-        os.path.expanduser("~"), ".cache", "keras_mtl"
-    )
-
-
 def vader_sdist_path(download=True):
     """Path of the `vaderSentiment` sdist, fetched with pip into the cache if absent."""
-    given = os.environ.get("KERAS_MTL_VADER_SDIST")
-    if given:
-        if not os.path.exists(given):
-            raise FileNotFoundError(f"$KERAS_MTL_VADER_SDIST points to a missing file: {given}")
-        return given
-    path = os.path.join(cache_dir(), SDIST)
-    if os.path.exists(path):
-        return path
-    if not download:
-        raise FileNotFoundError(
-            f"No VADER sdist at {path}; run: pip download --no-binary :all: --no-deps "
-            f"{REQUIREMENT} -d {cache_dir()}"
-        )
-    os.makedirs(cache_dir(), exist_ok=True)
-    command = [
-        sys.executable, "-m", "pip", "download", "--no-binary", ":all:", "--no-deps",
-        "--quiet", REQUIREMENT, "-d", cache_dir(),
-    ]
-    result = subprocess.run(command, capture_output=True, text=True)
-    if result.returncode != 0 or not os.path.exists(path):
-        raise RuntimeError(
-            f"Could not fetch the VADER data ({' '.join(command)}):\n{result.stderr[-2000:]}"
-        )
-    return path
+    return distribution_path(
+        SDIST, REQUIREMENT, ("--no-binary", ":all:"), env_var="KERAS_MTL_VADER_SDIST",
+        name="VADER", kind="sdist", download=download,
+    )
 
 
 def read_vader_domains(sdist_path=None):
