@@ -3,7 +3,7 @@
     keras-mtl train [CONFIG] [--output DIR] [--epochs N] [--backend B]
                     [--strategy mirrored|multi_worker|data_parallel] [--cpu-devices N]
     keras-mtl evaluate RUN [--split test]
-    keras-mtl predict RUN TEXT [TEXT ...]
+    keras-mtl predict RUN TEXT [TEXT ...] [--pair TEXT_PAIR ...]
     keras-mtl export RUN --output saved_models/NAME/VERSION
     keras-mtl export RUN --format onnx|edge [--quantize int8] --output PATH
     keras-mtl predict SAVED_MODEL_DIR|EDGE_BUNDLE TEXT ...
@@ -77,6 +77,8 @@ def _parser():
     predict.add_argument("model", help="Run directory (or its model.keras), an edge bundle "
                          "folder or a SavedModel version folder.")
     predict.add_argument("texts", nargs="+", metavar="TEXT")
+    predict.add_argument("--pair", nargs="+", default=None, metavar="TEXT_PAIR",
+                         help="Second texts for text-pair tasks, one per TEXT ('' for none).")
     predict.add_argument("--backend", choices=BACKENDS, default=None, dest="sub_backend")
     return parser
 
@@ -113,82 +115,76 @@ def _set_backend(backend):
     os.environ["KERAS_BACKEND"] = backend
 
 
-def _json_ready(tasks, predictions, texts):
-    """One JSON object per text: `{task: {"label", "score"}}`; token tasks give
-    `{task: {"words", "labels", "scores"}}` (one entry per word, `None` for words
-    cut off by truncation); regression and multi-label give `{"label"}`."""
+def _json_ready(tasks, predictions, texts, pairs):
+    """One JSON object per example: `{"text", ["text_pair"], task: ...}`, each task
+    as its type writes it (`TaskType.to_json`); word-level tasks add `"words"`
+    (one entry per word, `None` for words cut off by truncation)."""
     from keras_mtl.preprocessing.words import split_words
 
     rows = []
     for i, text in enumerate(texts):
         row = {"text": text}
+        if pairs[i] is not None:
+            row["text_pair"] = pairs[i]
         for spec in tasks:
             label = predictions[spec.name]["labels"][i]
             scores = predictions[spec.name]["scores"][i]
+            if label is None:
+                row[spec.name] = None  # a text-pair task on a single text
+                continue
+            row[spec.name] = spec.task_type.to_json(spec, label, scores)
             if spec.token_level:
-                top = [float(max(s)) for s in scores]
-                row[spec.name] = {
-                    "words": split_words(text),
-                    "labels": label,
-                    "scores": top + [None] * (len(label) - len(top)),
-                }
-            elif spec.type == "classification":
-                row[spec.name] = {"label": label, "score": float(max(scores))}
-            else:
-                row[spec.name] = {"label": label}
+                row[spec.name] = {"words": split_words(text), **row[spec.name]}
         rows.append(row)
     return rows
 
 
-def _predict_any(path, texts):
-    """Predictions from a run folder / `.keras` file, an edge bundle or a SavedModel."""
-    from types import SimpleNamespace
-
+def _predict_any(path, texts, pairs):
+    """`(tasks, predictions)` from a run folder / `.keras` file, an edge bundle or a
+    SavedModel."""
     if os.path.isfile(os.path.join(path, "bundle.json")):
         from keras_mtl.edge import EdgeModel
 
         edge = EdgeModel(path)
-        tasks = [SimpleNamespace(token_level=t["type"] == "token_classification", **t)
-                 for t in edge.tasks]
-        return tasks, edge.predict(texts)
+        return edge.tasks, edge.predict(texts, pairs)
     if os.path.isfile(os.path.join(path, "saved_model.pb")):
-        return _predict_saved_model(path, texts)
+        return _predict_saved_model(path, texts, pairs)
     from keras_mtl.training import load_run
 
     model, _ = load_run(path)
-    return model.tasks, model.predict(texts)
+    return model.tasks, model.predict_text(texts, text_pairs=pairs)
 
 
-def _predict_saved_model(path, texts):
-    from types import SimpleNamespace
-
+def _predict_saved_model(path, texts, pairs):
+    """Calls the SavedModel's raw-text signature and decodes each task's outputs
+    with its type (`TaskType.from_serving`; parsing: maximum spanning tree)."""
     import tensorflow as tf
     import tensorflow_text  # noqa: F401  (the tokenizer's ops)
 
-    from keras_mtl.config import ConfigError
+    from keras_mtl.export.saved_model import read_metadata
+    from keras_mtl.preprocessing.text_inputs import check_texts
 
-    for i, text in enumerate(texts):
-        if not text.strip():
-            raise ConfigError(f"Text {i} is empty.")
-    serve = tf.saved_model.load(path).signatures["serving_default"]
-    out = {k: v.numpy() for k, v in serve(text=tf.constant(texts)).items()}
-    tasks, predictions = [], {}
-    names = sorted({k.rsplit("_", 1)[0] for k in out if k != "num_words"})
-    for name in names:
-        if f"{name}_labels" in out:  # token task: per-word tags
-            labels = [[t.decode() for t in row[:n]] for row, n in zip(out[f"{name}_labels"], out["num_words"])]
-            scores = [row[:n] for row, n in zip(out[f"{name}_scores"], out["num_words"])]
-            kind = "token_classification"
-        elif f"{name}_label" in out:
-            labels = [x.decode() for x in out[f"{name}_label"]]
-            scores, kind = list(out[f"{name}_scores"]), "classification"
-        elif f"{name}_value" in out:
-            labels, scores, kind = [float(v) for v in out[f"{name}_value"]], [None] * len(texts), "regression"
-        else:
-            labels = [list(map(bool, row)) for row in out[f"{name}_predicted"]]
-            scores, kind = list(out[f"{name}_scores"]), "multi_label"
-        tasks.append(SimpleNamespace(name=name, type=kind, token_level=kind == "token_classification"))
-        predictions[name] = {"labels": labels, "scores": scores}
+    tasks = read_metadata(path)
+    texts, pairs = check_texts(texts, pairs, tasks)
+    signatures = tf.saved_model.load(path).signatures
+    has_pair = [p is not None for p in pairs]
+    if any(has_pair):
+        if "serve_text_pair" not in signatures:
+            raise ValueError(f"{path} has no text-pair task (no serve_text_pair signature).")
+        out = signatures["serve_text_pair"](
+            text=tf.constant(texts), text_pair=tf.constant([p or "" for p in pairs])
+        )
+    else:
+        out = signatures["serving_default"](text=tf.constant(texts))
+    out = {k: v.numpy() for k, v in out.items()}
+    predictions = {}
+    for task in tasks:
+        prefix = f"{task.name}_"
+        outputs = {k[len(prefix):]: v for k, v in out.items() if k.startswith(prefix)}
+        labels, scores = task.task_type.from_serving(task, outputs, out["num_words"])
+        if task.text_pair:
+            labels = [label if pair else None for label, pair in zip(labels, has_pair)]
+        predictions[task.name] = {"labels": labels, "scores": scores}
     return tasks, predictions
 
 
@@ -247,8 +243,17 @@ def main(argv=None):
                 print(f"Wrote SavedModel {args.output} (signatures: serving_default, "
                       "serve_token_ids).")
         elif args.command == "predict":
-            tasks, predictions = _predict_any(args.model, list(args.texts))
-            print(json.dumps(_json_ready(tasks, predictions, args.texts), indent=2))
+            from keras_mtl.preprocessing.text_inputs import check_texts
+
+            texts = list(args.texts)
+            if args.pair is not None and len(args.pair) != len(texts):
+                raise ConfigError(
+                    f"--pair gives {len(args.pair)} second text(s) for {len(texts)} text(s); "
+                    "give one per TEXT ('' for none)."
+                )
+            tasks, predictions = _predict_any(args.model, texts, args.pair)
+            _, pairs = check_texts(texts, args.pair, [])
+            print(json.dumps(_json_ready(tasks, predictions, texts, pairs), indent=2))
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

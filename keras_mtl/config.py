@@ -1,6 +1,7 @@
 """Training configs: defaults, validation and clear errors (no file I/O here)."""
 
 import copy
+import importlib
 
 from keras_mtl.tasks import TASK_TYPES
 
@@ -46,7 +47,7 @@ DEFAULTS = {
 
 _TASK_KEYS = {
     "name", "type", "labels", "loss", "metrics", "weight", "pooling", "dropout",
-    "hidden_dim", "threshold",
+    "hidden_dim", "threshold", "text_pair", "type_module",
 }
 
 _TYPES = {
@@ -228,6 +229,13 @@ def _resolve_tasks(tasks):
         for key in ("name", "type"):
             if key not in task:
                 raise ConfigError(f"'tasks[{i}]' has no '{key}'.")
+        if task.get("type_module"):
+            try:
+                importlib.import_module(task["type_module"])
+            except ImportError as error:
+                raise ConfigError(
+                    f"'tasks[{i}].type_module': cannot import {task['type_module']!r}: {error}"
+                ) from None
         if task["type"] not in TASK_TYPES:
             raise ConfigError(
                 f"'tasks[{i}].type' is {task['type']!r}; known types: {sorted(TASK_TYPES)}."

@@ -68,6 +68,7 @@ def build_task_specs(task_configs, train_data):
     specs = []
     for task in task_configs:
         task = dict(task)
+        task.pop("type_module", None)  # imported (and so registered) by resolve_config
         if task["name"] not in train_data.labels:
             raise ConfigError(
                 f"Task '{task['name']}' has no labels in the training data; its label "
@@ -76,7 +77,8 @@ def build_task_specs(task_configs, train_data):
         try:
             spec = TaskSpec(**task)
             if spec.task_type.needs_labels and spec.labels is None:
-                spec = spec.with_labels(train_data.label_set(spec.name))
+                labels = spec.task_type.collect_labels(train_data.labels[spec.name])
+                spec = spec.with_labels(labels)
         except ValueError as error:
             raise ConfigError(str(error)) from None
         specs.append(spec)

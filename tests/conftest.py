@@ -42,7 +42,9 @@ def tiny_tasks():
 
 
 def tiny_tokenizer():
-    return keras_hub.models.BertTokenizer(vocabulary=VOCAB, lowercase=True)
+    from keras_mtl.preprocessing import BertWordPieceTokenizer
+
+    return BertWordPieceTokenizer(vocabulary=VOCAB, lowercase=True)
 
 
 def tiny_backbone():

@@ -13,21 +13,22 @@ import numpy as np
 import tensorflow as tf
 
 from keras_mtl.preprocessing.words import split_words
-from keras_mtl.tasks import MISSING_ID
+from keras_mtl.tasks.task_type import MISSING_ID
 
 UNKNOWN_LABEL_POLICIES = ("error", "ignore")
 
 
 def encode_labels(tasks, data, unknown_labels="error"):
-    """Label names → target values per task, validated against the `TaskSpec`s.
+    """Labels → target values per task, each by its task type (`TaskType.encode`).
 
     Args:
         tasks: the model's `TaskSpec`s.
         data: a `LabeledTexts`.
         unknown_labels: `"error"` refuses a label outside a task's label set;
-            `"ignore"` turns it into a missing label (no loss), which is how test
-            labels never seen in training are handled (metrics still compare the
-            gold label strings, so they count as errors).
+            `"ignore"` applies each type's unseen-label rule (the label becomes a
+            missing target, so no loss), which is how test labels never seen in
+            training are handled (metrics still compare the gold labels, so they
+            count as errors).
 
     Returns:
         dict task → list of encoded targets.
@@ -49,57 +50,43 @@ def encode_labels(tasks, data, unknown_labels="error"):
         task_type = spec.task_type
         targets = []
         for i, (text, label) in enumerate(zip(data.texts, values)):
-            if spec.token_level:
-                num_words = len(split_words(text))
-                if label is None:
-                    targets.append([MISSING_ID] * num_words)
-                    continue
-                if isinstance(label, str) or len(label) != num_words:
-                    raise ValueError(
-                        f"{data.name}: example {i}, task '{task}': "
-                        f"{num_words} words but "
-                        f"{'a string' if isinstance(label, str) else len(label)} "
-                        f"labels (one label per word; words are separated by ASCII "
-                        "whitespace)."
-                    )
+            if spec.text_pair and label is not None and data.pair(i) is None:
+                raise ValueError(
+                    f"{data.name}: example {i}: task '{task}' is a text-pair task but "
+                    "the example has only one text (give its second text, e.g. with "
+                    "pair_field= in read_csv / read_jsonl)."
+                )
+            num_words = len(split_words(text)) if spec.token_level else None
             try:
-                targets.append(task_type.encode(spec, label))
+                targets.append(task_type.encode(spec, label, num_words, unknown_labels))
             except ValueError as error:
-                if unknown_labels == "error":
-                    raise ValueError(f"{data.name}: example {i}: {error}") from None
-                targets.append(_encode_known(spec, label))
+                raise ValueError(f"{data.name}: example {i}: {error}") from None
         encoded[task] = targets
     return encoded
-
-
-def _encode_known(spec, label):
-    """Encodes `label`, with labels outside the label set marked missing."""
-    if spec.token_level:
-        return [spec._label_ids.get(tag, MISSING_ID) for tag in label]
-    if spec.type == "classification":
-        return spec._label_ids.get(label, MISSING_ID)
-    return spec.task_type.missing(spec)
 
 
 def encode_examples(preprocessor, data, unknown_labels="error", batch_size=1024):
     """Tokenizes and aligns a whole `LabeledTexts` once.
 
-    Returns a dict of ragged tensors (`token_ids`, `word_ids`, `num_words`,
-    `labels`), and warns once with a count if texts were cut to the sequence length.
+    Returns a dict of ragged tensors (`token_ids`, `segment_ids`, `word_ids`,
+    `num_words`, `has_pair`, `labels`), and warns once with a count if texts were
+    cut to the sequence length.
     """
     targets = encode_labels(preprocessor.tasks, data, unknown_labels)
     specs = {spec.name: spec for spec in preprocessor.tasks}
     chunks = []
     for start in range(0, len(data), batch_size):
         stop = min(start + batch_size, len(data))
-        y = {}
-        for task, values in targets.items():
-            values = values[start:stop]
-            if specs[task].token_level:
-                y[task] = tf.ragged.constant(values, dtype=tf.int32, ragged_rank=1)
-            else:
-                y[task] = np.asarray(values)
-        chunks.append(preprocessor.encode(np.asarray(data.texts[start:stop]), y))
+        y = {
+            task: specs[task].task_type.target_tensor(specs[task], values[start:stop])
+            for task, values in targets.items()
+        }
+        pairs = None
+        if data.pairs is not None:
+            pairs = np.asarray([p or "" for p in data.pairs[start:stop]], dtype=object)
+        chunks.append(
+            preprocessor.encode(np.asarray(data.texts[start:stop], dtype=object), y, pairs)
+        )
     if not chunks:
         raise ValueError(f"{data.name}: the dataset is empty.")
     encoded = tf.nest.map_structure(lambda *parts: tf.concat(parts, axis=0), *chunks)
@@ -155,18 +142,19 @@ def make_dataset(
         encoded = encode_examples(preprocessor, data, unknown_labels)
     elements = {
         "token_ids": encoded["token_ids"],
+        "segment_ids": encoded["segment_ids"],
+        "padding_mask": tf.ones_like(encoded["token_ids"]),
         "labels": encoded["labels"],
     }
     # Slices of ragged rows come out as ragged specs of rank 0: make them dense.
     ds = tf.data.Dataset.from_tensor_slices(elements).map(_dense_element)
     if shuffle:
         ds = ds.shuffle(len(data), seed=seed, reshuffle_each_iteration=True)
-    padding_values = tf.nest.map_structure(
-        lambda spec: tf.constant(
-            preprocessor.pad_id if spec.dtype == tf.int32 else 0, spec.dtype
-        ),
-        ds.element_spec,
-    )
+    padding_values = {
+        "token_ids": tf.constant(preprocessor.pad_id, tf.int32),
+        "segment_ids": tf.constant(0, tf.int32),
+        "padding_mask": tf.constant(0, tf.int32),
+    }
     padding_values["labels"] = {
         name: tf.constant(MISSING_ID if spec.dtype.is_integer else 0, spec.dtype)
         for name, spec in ds.element_spec["labels"].items()

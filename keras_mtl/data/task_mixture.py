@@ -110,10 +110,12 @@ class TaskMixture:
                 data.texts,
                 {task: data.labels.get(task, [None] * len(data)) for task in task_names},
                 name=data.name,
+                pairs=data.pairs,
             )
             parts.append(encode_examples(preprocessor, filled, unknown_labels))
         encoded = tf.nest.map_structure(lambda *p: tf.concat(p, axis=0), *parts)
         self._token_ids = encoded["token_ids"]
+        self._segment_ids = encoded["segment_ids"]
         self._labels = encoded["labels"]
         self.lengths = np.asarray(self._token_ids.row_lengths())
         self.offsets = np.concatenate([[0], np.cumsum(self.sizes)[:-1]])
@@ -169,7 +171,7 @@ class TaskMixture:
     def _make_dataset(self):
         plan = tf.constant(self.plan)
         padded = tf.constant(self.padded_lengths)
-        token_ids, labels = self._token_ids, self._labels
+        token_ids, segment_ids, labels = self._token_ids, self._segment_ids, self._labels
         preprocessor = self._preprocessor
 
         def epoch_batches(_):
@@ -182,6 +184,7 @@ class TaskMixture:
         def gather(indices, length):
             batch = {
                 "token_ids": tf.gather(token_ids, indices),
+                "segment_ids": tf.gather(segment_ids, indices),
                 "labels": {task: tf.gather(values, indices) for task, values in labels.items()},
             }
             return preprocessor.pack(batch, length=length)
@@ -257,7 +260,7 @@ def _check_datasets(datasets, tasks):
             labelled.add(task)
             if spec.labels is None:
                 continue
-            extra = sorted(set(data.label_set(task)) - set(spec.labels))
+            extra = sorted(set(spec.task_type.collect_labels(values)) - set(spec.labels))
             if extra:
                 shown = extra[:10] + (["..."] if len(extra) > 10 else [])
                 raise ValueError(

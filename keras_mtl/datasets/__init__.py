@@ -3,16 +3,23 @@ your own files. Every loader returns `{split: LabeledTexts}`."""
 
 from keras_mtl.datasets.atis import load_atis
 from keras_mtl.datasets.conll import read_conll
+from keras_mtl.datasets.conllu import load_ud, read_conllu
 from keras_mtl.datasets.labeled_texts import LabeledTexts
+from keras_mtl.datasets.lee import load_lee
 from keras_mtl.datasets.tables import read_csv, read_jsonl
 from keras_mtl.datasets.vader import load_vader
 from keras_mtl.datasets.wnut16 import load_wnut16
 
 # Name → loader, for configs (`data.datasets`); each takes `seed=` and options.
-DATASETS = {"atis": load_atis, "wnut16": load_wnut16, "vader": load_vader}
+DATASETS = {
+    "atis": load_atis, "wnut16": load_wnut16, "vader": load_vader, "ud": load_ud,
+    "lee": load_lee,
+}
 
 
-READERS = {"conll": read_conll, "csv": read_csv, "jsonl": read_jsonl}
+READERS = {
+    "conll": read_conll, "conllu": read_conllu, "csv": read_csv, "jsonl": read_jsonl,
+}
 
 
 def load_files(format, train, dev=None, test=None, name="files", seed=0, **reader_options):
@@ -56,7 +63,7 @@ def load_dataset(name, seed=0, **options):
 
 
 __all__ = [
-    "DATASETS", "LabeledTexts", "load_atis", "load_dataset", "load_files", "load_vader",
-    "load_wnut16",
-    "read_conll", "read_csv", "read_jsonl",
+    "DATASETS", "LabeledTexts", "load_atis", "load_dataset", "load_files", "load_lee",
+    "load_ud", "load_vader", "load_wnut16",
+    "read_conll", "read_conllu", "read_csv", "read_jsonl",
 ]

@@ -4,16 +4,19 @@ import numpy as np
 
 
 class LabeledTexts:
-    """A list of texts and, per task, one label per text (`None` = no label).
+    """A list of texts (or text pairs) and, per task, one label per text (`None` = no label).
 
-    Token-level labels are lists with one tag per whitespace-separated word of the
-    text. Every dataset loader in `keras_mtl.datasets` returns this, and
+    Word-level labels are lists with one entry per whitespace-separated word of
+    the (first) text. Text-pair tasks read `pairs`: one second text per example
+    (`None` where an example has only one text). Every dataset loader in `keras_mtl.datasets` returns this, and
     `keras_mtl.data.make_dataset` turns it into a `tf.data` pipeline.
 
     Args:
         texts: list of non-empty strings.
         labels: dict task name → list of labels, as long as `texts`.
         name: a short name for messages (e.g. `"atis/test"`).
+        pairs: optional list of second texts (hypothesis, sentence 2, passage),
+            as long as `texts`; `None` (or an empty string) where there is none.
 
     Example:
 
@@ -25,13 +28,23 @@ class LabeledTexts:
     1
     """
 
-    def __init__(self, texts, labels=None, name="data"):
+    def __init__(self, texts, labels=None, name="data", pairs=None):
         texts = list(texts)
         for i, text in enumerate(texts):
             if not isinstance(text, str):
                 raise ValueError(f"{name}: text {i} is not a string: {text!r}.")
             if not text.strip():
                 raise ValueError(f"{name}: text {i} is empty.")
+        if pairs is not None:
+            pairs = list(pairs)
+            if len(pairs) != len(texts):
+                raise ValueError(f"{name}: {len(pairs)} second texts for {len(texts)} texts.")
+            for i, pair in enumerate(pairs):
+                if pair is not None and not isinstance(pair, str):
+                    raise ValueError(f"{name}: second text {i} is not a string: {pair!r}.")
+            pairs = [pair if pair and pair.strip() else None for pair in pairs]
+            if all(pair is None for pair in pairs):
+                pairs = None
         labels = {task: list(values) for task, values in (labels or {}).items()}
         for task, values in labels.items():
             if len(values) != len(texts):
@@ -42,12 +55,18 @@ class LabeledTexts:
         self.texts = texts
         self.labels = labels
         self.name = name
+        self.pairs = pairs
+
+    def pair(self, i):
+        """The second text of example `i`, or `None`."""
+        return None if self.pairs is None else self.pairs[i]
 
     def __len__(self):
         return len(self.texts)
 
     def __repr__(self):
-        return f"LabeledTexts({self.name!r}, {len(self)} texts, tasks={sorted(self.labels)})"
+        pairs = "" if self.pairs is None else f", {sum(p is not None for p in self.pairs)} pairs"
+        return f"LabeledTexts({self.name!r}, {len(self)} texts{pairs}, tasks={sorted(self.labels)})"
 
     def subset(self, indices, name=None):
         """The examples at `indices`, in that order."""
@@ -56,6 +75,7 @@ class LabeledTexts:
             [self.texts[i] for i in indices],
             {task: [values[i] for i in indices] for task, values in self.labels.items()},
             name=name or self.name,
+            pairs=None if self.pairs is None else [self.pairs[i] for i in indices],
         )
 
     def select(self, tasks, name=None):
@@ -67,7 +87,8 @@ class LabeledTexts:
                 f"{self.name}: no label column(s) {missing}; it has {sorted(self.labels)}."
             )
         return LabeledTexts(
-            self.texts, {task: self.labels[task] for task in tasks}, name=name or self.name
+            self.texts, {task: self.labels[task] for task in tasks}, name=name or self.name,
+            pairs=self.pairs,
         )
 
     def split(self, fractions, seed=0):
@@ -110,12 +131,13 @@ class LabeledTexts:
         tasks = []
         for part in parts:
             tasks += [task for task in part.labels if task not in tasks]
-        texts, labels = [], {task: [] for task in tasks}
+        texts, labels, pairs = [], {task: [] for task in tasks}, []
         for part in parts:
             texts += part.texts
+            pairs += part.pairs or [None] * len(part)
             for task in tasks:
                 labels[task] += part.labels.get(task, [None] * len(part))
-        return cls(texts, labels, name=name)
+        return cls(texts, labels, name=name, pairs=pairs)
 
     def label_set(self, task):
         """Sorted distinct label names of `task` (tags flattened for list labels)."""

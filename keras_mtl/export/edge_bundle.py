@@ -3,7 +3,7 @@
 import json
 import os
 
-from keras_mtl.edge.runtime import BUNDLE_FILE
+from keras_mtl.edge.runtime import BUNDLE_FILE, BUNDLE_FORMAT
 from keras_mtl.export.onnx import export_onnx
 
 
@@ -17,25 +17,28 @@ def export_edge_bundle(model, directory, quantize=None):
     if preprocessor is None:
         raise ValueError("An edge bundle needs a model with a preprocessor (its tokenizer).")
     tokenizer = preprocessor.tokenizer
-    if getattr(tokenizer, "strip_accents", False) or not getattr(tokenizer, "split", True):
+    from keras_mtl.preprocessing.bert_tokenizer import BertWordPieceTokenizer
+
+    if not isinstance(tokenizer, BertWordPieceTokenizer):
         raise ValueError(
-            "The edge tokenizer reproduces BERT tokenizers with split=True and "
-            "strip_accents=False only."
+            "The edge runtime reproduces keras_mtl's BertWordPieceTokenizer (the "
+            f"checkpoint's own tokenization); this model uses {type(tokenizer).__name__}. "
+            "Rebuild the model with MultiTaskModel.from_preset and retrain it."
         )
     os.makedirs(directory, exist_ok=True)
     export_onnx(model, os.path.join(directory, "model.onnx"), quantize=quantize)
     with open(os.path.join(directory, "vocab.txt"), "w", encoding="utf-8") as f:
         f.write("\n".join(tokenizer.get_vocabulary()) + "\n")
     config = {
-        "format": 1,
+        "format": BUNDLE_FORMAT,
         "model": "model.onnx",
         "quantize": quantize,
-        "lowercase": bool(tokenizer.lowercase),
+        "tokenizer": {
+            "lowercase": bool(tokenizer.lowercase),
+            "strip_accents": bool(tokenizer.strip_accents),
+        },
         "sequence_length": preprocessor.sequence_length,
-        "tasks": [
-            {"name": s.name, "type": s.type, "labels": s.labels, "threshold": s.threshold}
-            for s in model.tasks
-        ],
+        "tasks": [spec.describe() for spec in model.tasks],
     }
     with open(os.path.join(directory, BUNDLE_FILE), "w", encoding="utf-8") as f:
         json.dump(config, f, indent=2)

@@ -2,9 +2,10 @@
 
 `export_onnx(model, "model.onnx")` writes an ONNX graph (opset 17 by default) with
 inputs `token_ids`, `segment_ids`, `padding_mask` (int32, shape [batch, sequence])
-and one float output per task, `<task>_scores`: probabilities per label
-([batch, labels], or [batch, sequence, labels] for token tasks; [batch, 1] for
-regression). Nothing after the heads is in the graph (no argmax: onnxruntime
+and one float output per task, `<task>_scores`, shaped as the task type's
+`score_axes` say: probabilities [batch, labels] (sentence tasks) or [batch,
+sequence, labels] (word tags); [batch, 1] for regression; log-probabilities
+[batch, sequence, sequence, 1 + relations] for dependency parsing. Nothing after the heads is in the graph (no argmax: onnxruntime
 rejects what TF's argmax lowers to, and decoding belongs to the runtime, which
 knows the label names). `quantize="int8"` applies onnxruntime's dynamic int8
 quantization of the weights.
@@ -66,8 +67,9 @@ def _name_dynamic_axes(proto, model):
     for value in proto.graph.input:
         for dim, name in zip(value.type.tensor_type.shape.dim, ("batch", "sequence")):
             dim.dim_param = name
-    token_level = {f"{spec.name}_scores": spec.token_level for spec in model.tasks}
+    axes = {f"{spec.name}_scores": spec.task_type.score_axes(spec) for spec in model.tasks}
     for value in proto.graph.output:
-        names = ("batch", "sequence") if token_level.get(value.name) else ("batch",)
+        names = axes.get(value.name, ())
         for dim, name in zip(value.type.tensor_type.shape.dim, names):
-            dim.dim_param = name
+            if not dim.dim_value:
+                dim.dim_param = name

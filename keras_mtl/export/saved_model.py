@@ -1,35 +1,42 @@
 """TensorFlow SavedModel export for TF Serving: raw strings in, named task outputs out.
 
 `export_saved_model(model, "saved_models/atis/1")` writes a SavedModel (TF Serving's
-`<name>/<version>` layout) with two signatures:
+`<name>/<version>` layout) with these signatures:
 
-* `serving_default(text: string[batch])`: tokenizer, packing, model and decoding
-  in one graph. Outputs, per task: `<task>_scores` and, for classification,
-  `<task>_label` (string); for token classification `<task>_scores`
-  (batch, words, labels) and `<task>_labels` (batch, words) strings per
-  *word* (padded with `""`); for multi-label `<task>_scores` and
-  `<task>_predicted` (bool per label); for regression `<task>_value`. Plus
-  `num_words` (words per text before truncation). A text with no words (empty or
-  whitespace only) gets empty labels and zero scores.
+* `serving_default(text: string[batch])`: tokenizer, packing, model and the
+  task types' output pieces in one graph. Outputs `num_words` (words per text
+  before truncation) and, per task, what its type serves (`TaskType.serving_outputs`):
+  classification `<task>_scores`, `<task>_label`; BIO / plain word tags
+  `<task>_scores` (batch, words, labels) and `<task>_labels` (batch, words; `""`
+  padding); multi-label `<task>_scores`, `<task>_predicted`; regression
+  `<task>_value`; dependency parsing `<task>_head_scores` (batch, words, words + 1:
+  log-probabilities, column 0 = root), `<task>_relations` (the best relation per
+  dependent/head pair) and `<task>_kept_words`, decoded into a tree on the client
+  (`keras-mtl predict` runs the maximum spanning tree). A text with no words gets
+  empty labels and zero scores.
+* `serve_text_pair(text, text_pair: string[batch])` (models with a text-pair
+  task): the same outputs for `[CLS] text [SEP] text_pair [SEP]`; a row whose
+  `text_pair` is `""` is a single text, and text-pair tasks give it empty outputs.
 * `serve_token_ids(token_ids, segment_ids, padding_mask: int32[batch, length])`:
-  for clients that tokenize themselves; outputs `<task>_scores` per sub-word and
-  `<task>_label` for classification tasks.
+  for clients that tokenize themselves; sentence-level tasks give their decoded
+  outputs, word-level tasks their raw `<task>_scores` per sub-word.
 
-Loading it needs TensorFlow and `import tensorflow_text` (the tokenizer's ops).
-On JAX and PyTorch the model is saved and re-exported by a TensorFlow process.
+`assets.extra/keras_mtl.json` describes the tasks (types, labels) so that
+`keras-mtl predict SAVED_MODEL` decodes the outputs exactly as the model does.
+Loading needs TensorFlow and `import tensorflow_text` (the tokenizer's ops, see
+`TF_TEXT_OPS`). On JAX and PyTorch the model is saved and re-exported by a
+TensorFlow process.
 """
 
+import json
 import os
 
 import keras
 
 from keras_mtl.export.tensorflow_process import export_through_tensorflow
+from keras_mtl.preprocessing.bert_tokenizer import TF_TEXT_OPS  # noqa: F401  (what TF Serving must bundle)
 
-TF_TEXT_OPS = ("CaseFoldUTF8", "FastWordpieceTokenizeWithOffsets", "RegexSplitWithOffsets")
-"""The only non-core ops in our serving graph: TF Serving must bundle TF Text with
-these (all three exist in the TF Text that recent TF Serving builds bundle; the
-packer is plain TF ops, so `TFText>RoundRobinTrim`, missing from older serving
-images, is not used)."""
+METADATA_FILE = os.path.join("assets.extra", "keras_mtl.json")
 
 
 def export_saved_model(model, path, verbose=False):
@@ -65,9 +72,46 @@ def export_saved_model(model, path, verbose=False):
         return token_id_outputs(model, inputs)
 
     archive.add_endpoint("serving_default", serve_text)
+    if any(spec.text_pair for spec in model.tasks):
+        pair_spec = [tf.TensorSpec([None], tf.string, name=name) for name in ("text", "text_pair")]
+
+        @tf.function(input_signature=pair_spec)
+        def serve_text_pair(text, text_pair):
+            return text_outputs(model, text, text_pair)
+
+        archive.add_endpoint("serve_text_pair", serve_text_pair)
     archive.add_endpoint("serve_token_ids", serve_token_ids)
     archive.write_out(path, verbose=verbose)
+    write_metadata(model, path)
     return path
+
+
+def write_metadata(model, path):
+    """Writes `assets.extra/keras_mtl.json`: the tasks' descriptions and the
+    sequence length (TF Serving ignores `assets.extra`)."""
+    metadata = {
+        "format": 1,
+        "sequence_length": model.preprocessor.sequence_length,
+        "tasks": [spec.describe() for spec in model.tasks],
+    }
+    os.makedirs(os.path.join(path, "assets.extra"), exist_ok=True)
+    with open(os.path.join(path, METADATA_FILE), "w", encoding="utf-8") as f:
+        json.dump(metadata, f, indent=2)
+
+
+def read_metadata(path):
+    """The `TaskDescription`s stored beside a SavedModel by `export_saved_model`."""
+    from keras_mtl.tasks.description import TaskDescription
+
+    file = os.path.join(path, METADATA_FILE)
+    if not os.path.isfile(file):
+        raise ValueError(
+            f"{path} has no {METADATA_FILE}: it was not exported by this version of "
+            "keras_mtl (re-export it with `keras-mtl export RUN --output DIR`)."
+        )
+    with open(file, encoding="utf-8") as f:
+        metadata = json.load(f)
+    return [TaskDescription.from_dict(task) for task in metadata["tasks"]]
 
 
 def custom_ops(path):
@@ -86,52 +130,49 @@ def custom_ops(path):
     return sorted(op for op in ops if op_def_registry.get(op) is None)
 
 
-def text_outputs(model, text):
-    """The `serving_default` graph: strings → named, decoded task outputs."""
+def text_outputs(model, text, text_pair=None):
+    """The raw-text signatures' graph: strings (and pairs) → named task outputs."""
     import tensorflow as tf
 
     preprocessor = model.preprocessor
-    encoded = preprocessor.encode(text)
+    encoded = preprocessor.encode(text, text_pair=text_pair)
     x, _, _ = preprocessor.pack(encoded)
     scores = model(x, training=False)
     num_words = encoded["num_words"]
-    has_words = num_words > 0
-    is_word = encoded["word_ids"].to_tensor(-1) >= 0
+    word_ids = encoded["word_ids"]
+    positions = tf.ragged.boolean_mask(tf.ragged.range(word_ids.row_lengths()), word_ids >= 0)
+    has_text = num_words > 0
     outputs = {"num_words": num_words}
     for spec in model.tasks:
+        words = {
+            "positions": positions,
+            "num_words": num_words,
+            "has_pair": encoded["has_pair"],
+            "has_text": tf.logical_and(has_text, encoded["has_pair"]) if spec.text_pair else has_text,
+        }
         task_scores = tf.cast(scores[spec.name], tf.float32)
-        keep = tf.cast(has_words, tf.float32)
-        if spec.token_level:
-            per_word = tf.ragged.boolean_mask(task_scores, is_word)
-            ids = per_word.with_flat_values(tf.argmax(per_word.flat_values, axis=-1))
-            tags = ids.with_flat_values(tf.gather(tf.constant(spec.labels), ids.flat_values))
-            outputs[f"{spec.name}_scores"] = per_word.to_tensor(0.0)
-            outputs[f"{spec.name}_labels"] = tags.to_tensor("")
-        elif spec.type == "classification":
-            label = tf.gather(tf.constant(spec.labels), tf.argmax(task_scores, axis=-1))
-            outputs[f"{spec.name}_scores"] = task_scores * keep[:, tf.newaxis]
-            outputs[f"{spec.name}_label"] = tf.where(has_words, label, "")
-        elif spec.type == "multi_label":
-            outputs[f"{spec.name}_scores"] = task_scores * keep[:, tf.newaxis]
-            outputs[f"{spec.name}_predicted"] = tf.logical_and(
-                task_scores >= spec.threshold, has_words[:, tf.newaxis]
-            )
-        else:
-            outputs[f"{spec.name}_value"] = task_scores[:, 0] * keep
+        served = spec.task_type.serving_outputs(spec, task_scores, words)
+        outputs.update({f"{spec.name}_{suffix}": value for suffix, value in served.items()})
     return outputs
 
 
 def token_id_outputs(model, inputs):
-    """The `serve_token_ids` graph: packed ids → scores (+ sentence labels)."""
+    """The `serve_token_ids` graph: packed ids → sentence tasks' decoded outputs,
+    word-level tasks' raw scores."""
     import tensorflow as tf
 
     scores = model(inputs, training=False)
+    batch = tf.shape(inputs["token_ids"])[0]
+    words = {
+        "has_text": tf.ones([batch], tf.bool),
+        "has_pair": tf.reduce_any(inputs["segment_ids"] > 0, axis=1),
+    }
     outputs = {}
     for spec in model.tasks:
         task_scores = tf.cast(scores[spec.name], tf.float32)
-        outputs[f"{spec.name}_scores"] = task_scores
-        if spec.type == "classification":
-            outputs[f"{spec.name}_label"] = tf.gather(
-                tf.constant(spec.labels), tf.argmax(task_scores, axis=-1)
-            )
+        if spec.token_level:
+            outputs[f"{spec.name}_scores"] = task_scores
+            continue
+        served = spec.task_type.serving_outputs(spec, task_scores, words)
+        outputs.update({f"{spec.name}_{suffix}": value for suffix, value in served.items()})
     return outputs

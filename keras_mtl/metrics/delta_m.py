@@ -11,20 +11,12 @@ with l_t = 1 when a lower value of task t's metric is better (an error), else 0.
 
 import numpy as np
 
-# The metric each task type is compared on, and whether higher is better.
-PRIMARY_METRICS = {
-    "classification": ("accuracy", True),
-    "token_classification": ("f1", True),
-    "multi_label": ("micro_f1", True),
-    "regression": ("mae", False),
-}
-
-
 def primary_metric(task_type):
-    """`(metric name, higher_is_better)` used to compare a task of `task_type`."""
-    if task_type not in PRIMARY_METRICS:
-        raise ValueError(f"No primary metric for task type {task_type!r}.")
-    return PRIMARY_METRICS[task_type]
+    """`(metric name, higher_is_better)` that Δm compares for a task of `task_type`
+    (a type name or `TaskType`): the type's own `primary_metric`."""
+    from keras_mtl.tasks.registry import get_task_type
+
+    return get_task_type(task_type).primary_metric
 
 
 def delta_m(multi, single, higher_is_better):

@@ -6,9 +6,10 @@ import keras
 import numpy as np
 from keras import ops
 
+import keras_mtl.heads  # noqa: F401  (registers the head layers, for loading)
 from keras_mtl.distribution import scale_loss
-from keras_mtl.heads import head_for_task
 from keras_mtl.models.task_weights import TaskWeights
+from keras_mtl.preprocessing.text_inputs import check_texts, split_pairs
 from keras_mtl.tasks import check_task_list
 
 
@@ -87,7 +88,9 @@ class MultiTaskModel(keras.Model):
                 )
         # === Layers ===
         self.backbone = backbone
-        self.heads = [head_for_task(spec, dtype=backbone.dtype_policy) for spec in tasks]
+        self.heads = [
+            spec.task_type.build_head(spec, dtype=backbone.dtype_policy) for spec in tasks
+        ]
         num_private = private_layers if sharing == "partial" else 0
         top_layers = backbone.transformer_layers[len(backbone.transformer_layers) - num_private:]
         self.private_layers = [
@@ -346,40 +349,39 @@ class MultiTaskModel(keras.Model):
     def predict(self, x, batch_size=None, **kwargs):
         """`model.predict(texts)` on raw strings decodes per task; else plain Keras.
 
-        Given a list (or array) of strings, returns a dict task →
-        `{"labels": [...], "scores": [...]}` with one entry per text; token tasks
-        give one label per whitespace-separated word. Any other input goes to
-        `keras.Model.predict` and returns the raw output dict.
+        Given a list of strings (or of `(text, second_text)` pairs, for text-pair
+        tasks), returns a dict task → `{"labels": [...], "scores": [...]}` with
+        one entry per example; word-level tasks give one label per whitespace
+        word. Any other input goes to `keras.Model.predict` and returns the raw
+        output dict.
         """
         if _is_text_batch(x):
-            return self.predict_text(x, batch_size=batch_size or 32)
+            texts, pairs = split_pairs(x)
+            return self.predict_text(texts, text_pairs=pairs, batch_size=batch_size or 32)
         return super().predict(x, batch_size=batch_size, **kwargs)
 
-    def predict_text(self, texts, batch_size=32, bucket_step=8):
-        """Decoded predictions for raw strings (see `predict`)."""
+    def predict_text(self, texts, text_pairs=None, batch_size=32, bucket_step=8):
+        """Decoded predictions for raw strings, optionally with second texts (see
+        `predict`). A text-pair task predicts `None` for an example without a
+        second text; a model whose tasks all read pairs refuses such an example."""
         if self.preprocessor is None:
             raise ValueError(
                 "This model has no preprocessor; predictions on raw text need one."
             )
-        if isinstance(texts, str):
-            raise ValueError("predict_text takes a list of strings, not one string.")
-        texts = [t.decode("utf-8") if isinstance(t, bytes) else t for t in texts]
-        for i, text in enumerate(texts):
-            if not isinstance(text, str):
-                raise ValueError(f"Text {i} is not a string: {text!r}.")
-            if not text.strip():
-                raise ValueError(f"Text {i} is empty.")
+        texts, text_pairs = check_texts(texts, text_pairs, self.tasks)
         if not texts:
             return {name: {"labels": [], "scores": []} for name in self.task_names}
         import tensorflow as tf
 
         from keras_mtl.data.pipeline import bucket_boundaries
 
-        encoded = self.preprocessor.encode(np.asarray(texts))
-        token_ids = encoded["token_ids"]
-        word_ids = encoded["word_ids"]
-        lengths = np.asarray(token_ids.row_lengths())
+        encoded = self.preprocessor.encode(
+            np.asarray(texts, dtype=object),
+            text_pair=np.asarray([p or "" for p in text_pairs], dtype=object),
+        )
+        lengths = np.asarray(encoded["token_ids"].row_lengths())
         num_words = np.asarray(encoded["num_words"])
+        has_pair = np.asarray(encoded["has_pair"])
         truncated = self.preprocessor.count_truncated(encoded)
         if truncated:
             warnings.warn(
@@ -397,20 +399,22 @@ class MultiTaskModel(keras.Model):
         for start in range(0, len(texts), batch_size):
             index = order[start : start + batch_size]
             length = int(boundaries[np.searchsorted(boundaries, lengths[index].max())])
-            batch = {"token_ids": tf.gather(token_ids, index), "word_ids": tf.gather(word_ids, index)}
+            batch = {key: tf.gather(encoded[key], index)
+                     for key in ("token_ids", "segment_ids", "word_ids")}
             x, _, _ = self.preprocessor.pack(batch, length=length)
             x = {k: np.asarray(v) for k, v in x.items()}
             scores = self.predict_on_batch(x)
             scores = {k: keras.ops.convert_to_numpy(v) for k, v in scores.items()}
             ids = np.asarray(batch["word_ids"].to_tensor(-1, shape=[None, length]))
-            decoded = self.preprocessor.decode(scores, ids, num_words[index])
+            decoded = self.preprocessor.decode(scores, ids, num_words[index], has_pair[index])
             for name, values in decoded.items():
                 for j, i in enumerate(index):
                     results[name]["labels"][i] = values["labels"][j]
                     results[name]["scores"][i] = values["scores"][j]
         for spec in self.tasks:
-            if not spec.token_level:
-                results[spec.name]["scores"] = np.stack(results[spec.name]["scores"])
+            scores = results[spec.name]["scores"]
+            if not spec.token_level and all(value is not None for value in scores):
+                results[spec.name]["scores"] = np.stack(scores)
         return results
 
     # === Construction ===
@@ -440,6 +444,7 @@ class MultiTaskModel(keras.Model):
         import keras_hub
 
         from keras_mtl.models.multi_task_preprocessor import MultiTaskPreprocessor
+        from keras_mtl.preprocessing.bert_tokenizer import BertWordPieceTokenizer
         from keras_mtl.presets import resolve_preset
 
         path = resolve_preset(preset)
@@ -454,7 +459,7 @@ class MultiTaskModel(keras.Model):
                 f"sequence_length={sequence_length} exceeds the backbone's "
                 f"max_sequence_length={backbone.max_sequence_length}."
             )
-        tokenizer = keras_hub.models.BertTokenizer.from_preset(path)
+        tokenizer = BertWordPieceTokenizer.from_preset(path)
         tasks = check_task_list(tasks)
         preprocessor = MultiTaskPreprocessor(tokenizer, tasks, sequence_length)
         return cls(backbone, tasks, preprocessor=preprocessor, **kwargs)
@@ -532,9 +537,17 @@ def masked_mean_loss(loss_fn, y_true, y_pred, mask):
 def _is_text_batch(x):
     if isinstance(x, str):
         return True
-    if isinstance(x, (list, tuple)) and x and all(isinstance(t, (str, bytes)) for t in x):
+    if isinstance(x, (list, tuple)) and x and all(
+        isinstance(t, (str, bytes)) or _is_pair(t) for t in x
+    ):
         return True
     if isinstance(x, np.ndarray) and x.dtype.kind in ("U", "S", "O") and x.ndim == 1:
         return True
     return False
 
+
+
+def _is_pair(item):
+    return isinstance(item, tuple) and len(item) == 2 and all(
+        isinstance(t, (str, bytes)) for t in item
+    )

@@ -1,40 +1,46 @@
 """`MultiTaskPreprocessor`: raw text (+ word labels) → packed BERT inputs (+ targets)."""
 
+import functools
+
 import keras
 import keras_hub
 import tensorflow as tf
 from keras_hub.src.utils.tensor_utils import preprocessing_function
 
 from keras_mtl.decoding import decode_batch
-from keras_mtl.preprocessing import alignment
+from keras_mtl.preprocessing import alignment, packing
+from keras_mtl.preprocessing.bert_tokenizer import BertWordPieceTokenizer  # noqa: F401  (for loading)
 from keras_mtl.tasks import MISSING_ID, check_task_list
 
 
 @keras.saving.register_keras_serializable(package="keras_mtl")
 class MultiTaskPreprocessor(keras_hub.models.Preprocessor):
-    """Tokenizes texts, aligns word labels with sub-words and packs BERT inputs.
+    """Tokenizes texts (and text pairs), aligns word labels with sub-words, packs BERT inputs.
 
     Maps `(x, y, sample_weight)` like every keras_hub preprocessor, so it can sit in
     a `tf.data` pipeline on any backend:
 
-    * `x`: a batch of strings. Words are whitespace-separated; token-level labels
-      are given per word.
-    * `y`: a dict keyed by task name. Classification: int ids (`-1` = no label);
-      token classification: a ragged (batch, words) int tensor of per-word ids;
-      multi-label: multi-hot floats (all `-1` = no label); regression: floats of
-      shape (batch, 1) (NaN = no label).
-    * returns `x` as `{"token_ids", "segment_ids", "padding_mask"}`, `y` with token
+    * `x`: a batch of strings, or a `(texts, pairs)` tuple for text pairs (an
+      empty pair string: no second text). Words are split on whitespace;
+      word-level labels are given per word of the first text.
+    * `y`: a dict keyed by task name holding each task type's targets
+      (`TaskType.encode`): class ids (`-1` = no label), ragged (batch, words)
+      per-word ids, multi-hot floats, floats (NaN = no label), per-word
+      (head, relation) pairs.
+    * returns `x` as `{"token_ids", "segment_ids", "padding_mask"}`, `y` with word
       labels moved onto first sub-words, and `sample_weight` per task: 1 where a
       target counts, 0 on padding, on non-first sub-words and on missing labels.
 
-    Texts longer than `sequence_length` sub-words are cut at the end; the words cut
-    off get no prediction and no loss.
+    A single text is packed `[CLS] a [SEP]`, a pair `[CLS] a [SEP] b [SEP]`
+    (segment ids 0 then 1); when too long, the longer text is trimmed first
+    (`keras_mtl.preprocessing.truncation`). Words cut off get no prediction and no loss.
 
     Args:
-        tokenizer: a `keras_hub.models.BertTokenizer` (or any WordPiece tokenizer
-            mapping a ragged batch of words to ragged sub-word ids).
+        tokenizer: a `keras_mtl.preprocessing.BertWordPieceTokenizer` (the
+            checkpoint's own tokenization), or any WordPiece tokenizer mapping a
+            ragged batch of words to ragged sub-word ids.
         tasks: the model's `TaskSpec`s.
-        sequence_length: maximum packed length, [CLS] and [SEP] included.
+        sequence_length: maximum packed length, special tokens included.
 
     Example:
 
@@ -48,8 +54,8 @@ class MultiTaskPreprocessor(keras_hub.models.Preprocessor):
         self.tokenizer = tokenizer
         # === Config ===
         self.tasks = check_task_list(tasks)
-        if int(sequence_length) < 3:
-            raise ValueError(f"sequence_length must be >= 3, got {sequence_length}.")
+        if int(sequence_length) < 4:
+            raise ValueError(f"sequence_length must be >= 4, got {sequence_length}.")
         self.sequence_length = int(sequence_length)
         self._graph_encode = None
 
@@ -63,13 +69,13 @@ class MultiTaskPreprocessor(keras_hub.models.Preprocessor):
         return tok.cls_token_id, tok.sep_token_id, tok.token_to_id("[UNK]")
 
     # --- Encoding: ragged, unpadded ---
-    def encode(self, text, y=None):
-        """Tokenizes a batch of texts and aligns labels; ragged, unpadded outputs.
+    def encode(self, text, y=None, text_pair=None):
+        """Tokenizes a batch of texts (and pairs) and aligns labels; ragged outputs.
 
-        Returns a dict with ragged (batch, sub-words) `token_ids` and `word_ids`
-        ([CLS] and [SEP] included, truncated to `sequence_length`), `num_words`
-        (words in each text before truncation) and `labels`: targets per task
-        (ragged, sub-word aligned for token tasks).
+        Returns a dict with ragged (batch, sub-words) `token_ids`, `segment_ids`
+        and `word_ids` (special tokens included, truncated to `sequence_length`),
+        `num_words` (words of the first text before truncation), `has_pair` and
+        `labels`: targets per task (ragged, sub-word aligned for word-level tasks).
         """
         if tf.executing_eagerly():
             # keras_hub tokenizers take a pure-Python path when called eagerly;
@@ -78,18 +84,27 @@ class MultiTaskPreprocessor(keras_hub.models.Preprocessor):
             if self._graph_encode is None:
                 self._graph_encode = tf.function(self._encode, reduce_retracing=True)
             text = tf.convert_to_tensor(text, tf.string)
+            if text_pair is not None:
+                text_pair = tf.convert_to_tensor(text_pair, tf.string)
             if y is not None:
                 y = {k: _as_tensor(v) for k, v in y.items()}
-            return self._graph_encode(text, y)
-        return self._encode(text, y)
+            return self._graph_encode(text, y, text_pair)
+        return self._encode(text, y, text_pair)
 
-    def _encode(self, text, y=None):
+    def _subwords(self, text, unk_id):
+        words = alignment.split_words(text)
+        return words, alignment.tokenize_words(self.tokenizer, words, unk_id)
+
+    def _encode(self, text, y=None, text_pair=None):
         text = tf.convert_to_tensor(text, tf.string)
         if text.shape.rank == 0:
             text = text[tf.newaxis]
         cls_id, sep_id, unk_id = self._special_ids()
-        words = alignment.split_words(text)
-        subwords = alignment.tokenize_words(self.tokenizer, words, unk_id)
+        words, subwords = self._subwords(text, unk_id)
+        if text_pair is None:
+            text_pair = tf.fill(tf.shape(text), "")
+        text_pair = tf.reshape(tf.convert_to_tensor(text_pair, tf.string), [-1])
+        pair_ids = self._subwords(text_pair, unk_id)[1].merge_dims(1, 2)
         y = dict(y or {})
         unknown = sorted(set(y) - {spec.name for spec in self.tasks})
         if unknown:
@@ -97,46 +112,47 @@ class MultiTaskPreprocessor(keras_hub.models.Preprocessor):
                 f"Labels given for unknown task(s) {unknown}; the tasks are "
                 f"{[spec.name for spec in self.tasks]}."
             )
-        word_labels = {}
-        for spec in self.tasks:
-            if spec.token_level and spec.name in y:
-                tags = y[spec.name]
-                if not isinstance(tags, tf.RaggedTensor):
-                    tags = tf.RaggedTensor.from_tensor(
-                        tf.convert_to_tensor(tags), padding=MISSING_ID
-                    )
-                word_labels[spec.name] = tags
-        token_ids, word_ids, aligned = alignment.align(subwords, word_labels)
-        length = self.sequence_length
+        length_a = tf.reduce_sum(subwords.row_lengths(axis=2), axis=1)
+        keep_a, keep_b = packing.segment_lengths(
+            length_a, pair_ids.row_lengths(), self.sequence_length
+        )
+        aligned = packing.WordAlignment(subwords, keep_a)
+        pack = functools.partial(packing.pack_rows, keep_a=keep_a, keep_b=keep_b)
         encoded = {
-            "token_ids": alignment.add_special_tokens(
-                tf.cast(token_ids, tf.int32), cls_id, sep_id, length
+            "token_ids": tf.cast(
+                pack(aligned.token_ids, start=cls_id, end=sep_id, second=pair_ids), tf.int32
             ),
-            "word_ids": alignment.add_special_tokens(
-                tf.cast(word_ids, tf.int32), MISSING_ID, MISSING_ID, length
+            "segment_ids": packing.segment_ids(keep_a, keep_b),
+            "word_ids": tf.cast(
+                pack(aligned.word_ids, start=MISSING_ID, end=MISSING_ID), tf.int32
             ),
             "num_words": tf.cast(words.row_lengths(), tf.int32),
+            "has_pair": pair_ids.row_lengths() > 0,
             "labels": {},
         }
         for spec in self.tasks:
             if spec.name not in y:
                 continue
+            target = y[spec.name]
+            task_type = spec.task_type
             if spec.token_level:
-                encoded["labels"][spec.name] = alignment.add_special_tokens(
-                    tf.cast(aligned[spec.name], tf.int32), MISSING_ID, MISSING_ID, length
+                if not isinstance(target, tf.RaggedTensor):
+                    target = tf.RaggedTensor.from_tensor(
+                        tf.convert_to_tensor(target), padding=MISSING_ID
+                    )
+                tf.debugging.assert_equal(
+                    target.row_lengths(), words.row_lengths(),
+                    message=f"Task '{spec.name}': the number of word labels differs "
+                    "from the number of words in a text.",
                 )
+                target = task_type.align_targets(spec, target, aligned)
+                target = pack(target, start=MISSING_ID, end=MISSING_ID)
+                encoded["labels"][spec.name] = tf.cast(target, task_type.target_dtype)
             else:
-                encoded["labels"][spec.name] = self._sentence_target(spec, y[spec.name])
+                encoded["labels"][spec.name] = task_type.batch_target(
+                    spec, tf.convert_to_tensor(target)
+                )
         return encoded
-
-    @staticmethod
-    def _sentence_target(spec, target):
-        if spec.type == "classification":
-            return tf.cast(tf.convert_to_tensor(target), tf.int32)
-        target = tf.cast(tf.convert_to_tensor(target), tf.float32)
-        if spec.type == "regression" and target.shape.rank == 1:
-            target = target[:, tf.newaxis]
-        return target
 
     @staticmethod
     def count_truncated(encoded):
@@ -151,22 +167,37 @@ class MultiTaskPreprocessor(keras_hub.models.Preprocessor):
         def dense(tensor, value):
             if not isinstance(tensor, tf.RaggedTensor):
                 return tensor
+            inner = tensor.shape[2:].as_list()  # (head, relation) pairs: [2]
             if isinstance(length, int):
-                return tensor.to_tensor(value, shape=[None, length])
+                return tensor.to_tensor(value, shape=[None, length] + inner)
             if length is not None:  # a length tensor (one per batch in a mixture)
-                shape = tf.stack([tensor.nrows(), tf.cast(length, tensor.row_splits.dtype)])
+                dtype = tensor.row_splits.dtype
+                shape = tf.concat(
+                    [tf.stack([tensor.nrows(), tf.cast(length, dtype)]),
+                     tf.constant(inner, dtype)], axis=0,
+                )
                 return tensor.to_tensor(value, shape=shape)
             # The longest row, and never less than [CLS] [SEP]: an empty batch
             # still gets a valid (0, 2) shape.
             tensor = tensor.to_tensor(value)
             extra = tf.maximum(0, 2 - tf.shape(tensor)[1])
-            return tf.pad(tensor, [[0, 0], [0, extra]], constant_values=value)
+            padding = [[0, 0], [0, extra]] + [[0, 0]] * len(inner)
+            return tf.pad(tensor, padding, constant_values=value)
 
-        token_ids = dense(encoded["token_ids"], self.pad_id)
-        padding_mask = tf.cast(tf.not_equal(token_ids, self.pad_id), tf.int32)
+        token_ids = encoded["token_ids"]
+        # The mask comes from the rows' lengths, not from the pad id: a text that
+        # spells out "[PAD]" gets that token, attended to, as in Hugging Face.
+        if isinstance(token_ids, tf.RaggedTensor):
+            padding_mask = dense(tf.ones_like(token_ids), 0)
+        elif "padding_mask" in encoded:
+            padding_mask = encoded["padding_mask"]
+        else:
+            padding_mask = tf.cast(tf.not_equal(token_ids, self.pad_id), tf.int32)
+        token_ids = dense(token_ids, self.pad_id)
+        segments = encoded.get("segment_ids")
         x = {
             "token_ids": token_ids,
-            "segment_ids": tf.zeros_like(token_ids),
+            "segment_ids": tf.zeros_like(token_ids) if segments is None else dense(segments, 0),
             "padding_mask": padding_mask,
         }
         labels = encoded.get("labels") or {}
@@ -194,6 +225,8 @@ class MultiTaskPreprocessor(keras_hub.models.Preprocessor):
         def convert(value):
             if isinstance(value, dict):
                 return {k: _as_tensor(v) for k, v in value.items()}
+            if isinstance(value, tuple):  # (texts, pairs)
+                return tuple(_as_tensor(v) for v in value)
             return _as_tensor(value)
 
         return super().__call__(
@@ -202,20 +235,24 @@ class MultiTaskPreprocessor(keras_hub.models.Preprocessor):
 
     @preprocessing_function
     def call(self, x, y=None, sample_weight=None):
-        encoded = self.encode(x, y)
+        text_pair = None
+        if isinstance(x, tuple):
+            x, text_pair = x
+        encoded = self.encode(x, y, text_pair=text_pair)
         x, y, sample_weight = self.pack(
             encoded, length=self.sequence_length, sample_weight=sample_weight
         )
         return keras.utils.pack_x_y_sample_weight(x, y, sample_weight)
 
     # --- Decoding ---
-    def decode(self, scores, word_ids, num_words):
+    def decode(self, scores, word_ids, num_words, has_pair=None):
         """Per-task labels and scores from model outputs (numpy), words re-joined.
 
-        See `keras_mtl.decoding.decode_batch`: token tasks give one label per
-        word (`None` for words cut off by truncation).
+        See `keras_mtl.decoding.decode_batch`: word-level tasks give one label per
+        word (`None` for words cut off by truncation); text-pair tasks give `None`
+        for examples without a second text.
         """
-        return decode_batch(self.tasks, scores, word_ids, num_words)
+        return decode_batch(self.tasks, scores, word_ids, num_words, has_pair)
 
     def get_config(self):
         config = super().get_config()

@@ -1,24 +1,33 @@
-"""Word → sub-word tokenization and label alignment, in TensorFlow ops.
+"""Words and their sub-words, in TensorFlow ops.
 
 Everything here runs eagerly, inside `tf.function` and inside `tf.data.map` (and
-so inside a TF Serving signature). Texts are split into words on whitespace; every
-word is split into WordPiece sub-words; a word's label sits on its *first*
-sub-word and every other position carries `MISSING_ID`. Splitting on whitespace
-first gives exactly the sub-words that tokenizing the whole string gives, because
-BERT's basic tokenizer splits on whitespace before anything else.
+so inside a TF Serving signature). Texts are split into words on the checkpoint
+tokenizer's whitespace (after dropping the control and format characters it
+drops); every word is split into WordPiece sub-words. Splitting into words first
+gives exactly the sub-words that tokenizing the whole string gives, because BERT's
+normalizer works character by character and its pre-tokenizer splits on
+whitespace before anything else. Placing word labels on first sub-words and
+packing are in `keras_mtl.preprocessing.packing`.
 """
 
 import tensorflow as tf
 
-from keras_mtl.tasks.task_types import MISSING_ID
+from keras_mtl.preprocessing.words import CONTROL, WHITESPACE, character_class
+
+_CONTROL = character_class(CONTROL, "re2")
+_WHITESPACE = character_class(WHITESPACE, "re2")
 
 
 def split_words(text):
-    """Whitespace words of a batch of strings: a ragged (batch, words) tensor.
+    """Words of a batch of strings: a ragged (batch, words) tensor.
 
-    Splits on ASCII whitespace only, like `keras_mtl.preprocessing.words.split_words`.
+    The same words as `keras_mtl.preprocessing.words.split_words`: control and
+    format characters dropped (a word made only of them disappears), then a
+    split on Unicode whitespace (no-break space, ideographic space...). Words
+    keep their surface form otherwise. Core TF ops only.
     """
-    return tf.strings.split(text)
+    text = tf.strings.regex_replace(text, _CONTROL, "")
+    return tf.strings.split(tf.strings.regex_replace(text, _WHITESPACE, " "))
 
 
 def tokenize_words(tokenizer, words, unk_id):
@@ -39,50 +48,3 @@ def tokenize_words(tokenizer, words, unk_id):
         tf.fill([tf.reduce_sum(empty)], tf.cast(unk_id, per_word.dtype)), empty
     )
     return subwords.with_values(tf.concat([per_word, filler], axis=1))
-
-
-def align(subwords, word_labels=None):
-    """Flattens words into sub-words and aligns word-level tensors with them.
-
-    Args:
-        subwords: ragged (batch, words, sub-words) ids from `tokenize_words`.
-        word_labels: optional dict of ragged (batch, words) int label ids.
-
-    Returns:
-        `(token_ids, word_ids, labels)`: ragged (batch, sub-words) tensors; `word_ids`
-        holds the word's index at a word's first sub-word and `MISSING_ID`
-        elsewhere, `labels` maps each key of `word_labels` to ids placed the same way.
-    """
-    per_word = subwords.values
-    flat_word = per_word.value_rowids()
-    position_in_text = tf.ragged.range(subwords.row_lengths()).flat_values
-    position_in_word = tf.ragged.range(per_word.row_lengths()).flat_values
-    is_first = tf.equal(position_in_word, 0)
-    token_ids = subwords.merge_dims(1, 2)
-    missing = tf.constant(MISSING_ID, tf.int64)
-    word_ids = token_ids.with_flat_values(
-        tf.where(is_first, tf.gather(position_in_text, flat_word), missing)
-    )
-    labels = {}
-    for name, tags in (word_labels or {}).items():
-        tags = tf.cast(tags, tf.int64)
-        tf.debugging.assert_equal(
-            tags.row_lengths(),
-            subwords.row_lengths(),
-            message=f"Task '{name}': the number of word labels differs from the "
-            "number of words in a text.",
-        )
-        labels[name] = token_ids.with_flat_values(
-            tf.where(is_first, tf.gather(tags.flat_values, flat_word), missing)
-        )
-    return token_ids, word_ids, labels
-
-
-def add_special_tokens(ragged, start, end, max_length):
-    """Truncates rows to `max_length - 2` and wraps them in `start` / `end`."""
-    ragged = ragged[:, : max_length - 2]
-    batch = ragged.nrows()
-    dtype = ragged.dtype
-    start = tf.RaggedTensor.from_tensor(tf.fill([batch, 1], tf.cast(start, dtype)))
-    end = tf.RaggedTensor.from_tensor(tf.fill([batch, 1], tf.cast(end, dtype)))
-    return tf.concat([start, ragged, end], axis=1)

@@ -5,7 +5,7 @@ import re
 
 import keras
 
-from keras_mtl.tasks.task_types import get_task_type
+from keras_mtl.tasks.registry import get_task_type
 
 _NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 POOLING_MODES = ("cls", "mean", "pooled")
@@ -21,8 +21,10 @@ class TaskSpec:
 
     Args:
         name: output name; letters, digits and `_`, starting with a letter.
-        type: one of `"classification"`, `"token_classification"`,
-            `"multi_label"`, `"regression"`.
+        type: a registered task type: `"classification"`,
+            `"token_classification"` (BIO tags), `"tagging"` (plain word tags),
+            `"multi_label"`, `"regression"`, `"dependency_parsing"`, or your own
+            (`keras_mtl.tasks.register_task_type`).
         labels: the label names, in id order. Required by the classification types
             before a model is built (`TaskSpec.with_labels` fills them in from data).
         loss: a Keras loss (name, class or instance) applied to the head's scores
@@ -36,6 +38,9 @@ class TaskSpec:
         dropout: dropout rate before the head's output layer.
         hidden_dim: optional width of a hidden tanh layer in the head.
         threshold: multi_label only: score above which a label is predicted.
+        text_pair: the task reads two texts, packed `[CLS] a [SEP] b [SEP]` with
+            segment ids (sentence-level types only). Its examples must carry a
+            second text; on a single text it predicts nothing (`None`).
 
     Example:
 
@@ -57,6 +62,7 @@ class TaskSpec:
         dropout=0.1,
         hidden_dim=None,
         threshold=0.5,
+        text_pair=False,
     ):
         if not isinstance(name, str) or not _NAME_PATTERN.match(name):
             raise ValueError(
@@ -81,12 +87,11 @@ class TaskSpec:
             duplicates = sorted({x for x in labels if labels.count(x) > 1})
             if duplicates:
                 raise ValueError(f"Task '{name}': duplicate labels {duplicates}.")
-            if self.type in ("classification", "token_classification"):
-                if len(labels) < 2:
-                    raise ValueError(
-                        f"Task '{name}': a {self.type} task needs at least 2 labels, "
-                        f"got {labels}."
-                    )
+            if len(labels) < self.task_type.min_labels:
+                raise ValueError(
+                    f"Task '{name}': a {self.type} task needs at least "
+                    f"{self.task_type.min_labels} labels, got {labels}."
+                )
         self.labels = labels
         self.loss = loss
         self.metrics = metrics
@@ -111,7 +116,15 @@ class TaskSpec:
                 f"Task '{name}': threshold must be in (0, 1), got {threshold}."
             )
         self.threshold = float(threshold)
-        self._label_ids = None if labels is None else {x: i for i, x in enumerate(labels)}
+        if not isinstance(text_pair, bool):
+            raise ValueError(f"Task '{name}': text_pair must be true or false, got {text_pair!r}.")
+        if text_pair and not self.task_type.supports_text_pair:
+            raise ValueError(
+                f"Task '{name}': a {self.type} task cannot read a text pair "
+                "(text_pair=True is for sentence-level types)."
+            )
+        self.text_pair = text_pair
+        self.label_ids = {} if labels is None else {x: i for i, x in enumerate(labels)}
 
     @property
     def task_type(self):
@@ -123,10 +136,10 @@ class TaskSpec:
 
     def label_id(self, label):
         """The id of `label`; a `ValueError` naming the task and label otherwise."""
-        if self._label_ids is None:
+        if self.labels is None:
             raise ValueError(f"Task '{self.name}' has no label set yet.")
         try:
-            return self._label_ids[label]
+            return self.label_ids[label]
         except (KeyError, TypeError):
             shown = self.labels if len(self.labels) <= 20 else self.labels[:20] + ["..."]
             raise ValueError(
@@ -180,6 +193,20 @@ class TaskSpec:
             "dropout": self.dropout,
             "hidden_dim": self.hidden_dim,
             "threshold": self.threshold,
+            "text_pair": self.text_pair,
+        }
+
+    def describe(self):
+        """A JSON-ready description (name, type and its module, labels, threshold,
+        text_pair) that artefacts store and `task_from_description` reads back
+        without Keras."""
+        return {
+            "name": self.name,
+            "type": self.type,
+            "type_module": type(self.task_type).__module__,
+            "labels": None if self.labels is None else list(self.labels),
+            "threshold": self.threshold,
+            "text_pair": self.text_pair,
         }
 
     @classmethod

@@ -56,3 +56,21 @@ def test_split_and_combine():
     other = LabeledTexts(["x y"], {"b": [["O", "O"]]})
     both = LabeledTexts.combine([data, other])
     assert both.labels["a"][-1] is None and both.labels["b"][:10] == [None] * 10
+
+
+def test_readers_take_a_second_text_column_for_pairs(tmp_path):
+    path = tmp_path / "nli.jsonl"
+    path.write_text(
+        '{"premise": "a man plays", "hypothesis": "someone plays", "label": "entailment"}\n'
+        '{"premise": "a dog runs", "hypothesis": "", "label": null}\n'
+    )
+    data = read_jsonl(str(path), text_field="premise", pair_field="hypothesis")
+    assert data.texts == ["a man plays", "a dog runs"]
+    assert data.pairs == ["someone plays", None]
+    assert data.labels == {"label": ["entailment", None]}
+    csv_path = tmp_path / "sts.csv"
+    csv_path.write_text("s1,s2,score\na cat sits,a cat is sitting,4.5\n")
+    sts = read_csv(str(csv_path), text_field="s1", pair_field="s2")
+    assert sts.pairs == ["a cat is sitting"] and sts.labels == {"score": ["4.5"]}
+    with pytest.raises(ValueError, match=r"sts.csv: no pair field 'sentence2'"):
+        read_csv(str(csv_path), text_field="s1", pair_field="sentence2")

@@ -1,0 +1,98 @@
+"""`token_classification`: one BIO tag per word (slots, NER); entity-level F1."""
+
+import numpy as np
+
+from keras_mtl.tasks.task_type import MISSING_ID, TaskType
+
+
+class TokenClassificationType(TaskType):
+    """One label per whitespace word, scored on the word's first sub-word.
+
+    Labels are BIO/IOB tags; evaluation is entity-level precision / recall / F1
+    with conlleval semantics, plus per-word `token_accuracy`. For tags without
+    spans (part of speech) use the `tagging` type, scored by accuracy.
+
+    Unseen-label rule: with `unknown="ignore"`, a tag outside the label set
+    becomes a missing target at that word; evaluation compares gold strings.
+    """
+
+    name = "token_classification"
+    token_level = True
+    min_labels = 2
+    joins_sentence_accuracy = True
+    primary_metric = ("f1", True)
+
+    def encode(self, spec, label, num_words=None, unknown="error"):
+        if label is None:
+            return self.missing(spec, num_words)
+        if isinstance(label, str) or (num_words is not None and len(label) != num_words):
+            got = "a string" if isinstance(label, str) else f"{len(label)} labels"
+            raise ValueError(
+                f"task '{spec.name}': {num_words} words but {got} (one label per "
+                "word; words are separated by whitespace)."
+            )
+        if unknown == "ignore":
+            return [spec.label_ids.get(tag, MISSING_ID) for tag in label]
+        return [spec.label_id(tag) for tag in label]
+
+    def missing(self, spec, num_words=None):
+        return [MISSING_ID] * int(num_words or 0)
+
+    def build_head(self, spec, dtype=None):
+        from keras_mtl.heads import TokenClassificationHead
+
+        return TokenClassificationHead(
+            self.output_units(spec), dropout=spec.dropout, hidden_dim=spec.hidden_dim,
+            dtype=dtype, name=spec.name,
+        )
+
+    def default_loss(self, spec):
+        import keras
+
+        return keras.losses.SparseCategoricalCrossentropy(name=f"{spec.name}_loss")
+
+    def default_metrics(self, spec):
+        import keras
+
+        return [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
+
+    def decode(self, spec, scores, word_positions=None):
+        per_word = np.asarray(scores)[np.asarray(word_positions, "int64")]
+        return [spec.labels[int(i)] for i in np.argmax(per_word, axis=-1)], per_word
+
+    def to_json(self, spec, label, scores):
+        top = [float(np.max(s)) for s in scores]
+        return {"labels": label, "scores": top + [None] * (len(label) - len(top))}
+
+    def evaluate(self, spec, gold, predicted):
+        from keras_mtl.metrics.entity_f1 import entity_scores
+
+        predicted = [[p if p is not None else "O" for p in tags] for tags in predicted]
+        scores = entity_scores(gold, predicted)
+        right = [list(g) == list(p) for g, p in zip(gold, predicted)]
+        flat = [a == b for g, p in zip(gold, predicted) for a, b in zip(g, p)]
+        metrics = {
+            "precision": scores["precision"],
+            "recall": scores["recall"],
+            "f1": scores["f1"],
+            "token_accuracy": float(np.mean(flat)) if flat else 0.0,
+        }
+        return metrics, right
+
+    def serving_outputs(self, spec, scores, words):
+        import tensorflow as tf
+
+        from keras_mtl.preprocessing.packing import gather_words
+
+        per_word = gather_words(scores, words["positions"])
+        ids = per_word.with_flat_values(tf.argmax(per_word.flat_values, axis=-1))
+        tags = ids.with_flat_values(tf.gather(tf.constant(spec.labels), ids.flat_values))
+        return {"scores": per_word.to_tensor(0.0), "labels": tags.to_tensor("")}
+
+    def from_serving(self, spec, outputs, num_words):
+        labels, scores = [], []
+        for tags, values, n in zip(outputs["labels"], outputs["scores"], num_words):
+            kept = [t.decode("utf-8") for t in tags[:n] if t]
+            labels.append(kept + [None] * (int(n) - len(kept)))
+            scores.append(values[: len(kept)])
+        return labels, scores
