@@ -232,7 +232,7 @@ def _resolve_tasks(tasks):
         if task.get("type_module"):
             try:
                 importlib.import_module(task["type_module"])
-            except ImportError as error:
+            except (ImportError, ValueError) as error:  # ValueError: a refused type
                 raise ConfigError(
                     f"'tasks[{i}].type_module': cannot import {task['type_module']!r}: {error}"
                 ) from None

@@ -274,7 +274,7 @@ def evaluate_model(model, data):
     """Metrics of `model` on a `LabeledTexts` (decoded predictions vs gold strings).
 
     `predict_text` warns about texts cut to the sequence length."""
-    predictions = model.predict_text(data.texts, batch_size=64)
+    predictions = model.predict_text(data.texts, text_pairs=data.pairs, batch_size=64)
     return evaluate_predictions(model.tasks, data, predictions)
 
 

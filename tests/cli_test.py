@@ -146,3 +146,35 @@ def test_predict_runs_saved_models_and_edge_bundles_like_keras(tmp_path, capsys)
         assert row["intent"]["label"] == keras_row["intent"]["label"]
         assert row["slots"]["labels"] == keras_row["slots"]["labels"]
         assert row["intent"]["score"] == pytest.approx(keras_row["intent"]["score"], abs=1e-4)
+
+
+def test_a_bad_treebank_and_a_bad_type_module_are_messages_not_tracebacks(tmp_path, capsys):
+    conllu = tmp_path / "bad-ud-train.conllu"
+    conllu.write_text("# text = fly home\n1\tfly\tfly\tVERB\tVB\t_\t0\troot\t_\t_\n"
+                      "2\thome\thome\tADV\tRB\t_\t7\tadvmod\t_\t_\n\n")
+    config = {"data": {"dataset": {"ud": {"train": str(conllu)}}},
+              "tasks": [{"name": "parse", "type": "dependency_parsing"}]}
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(config))
+    assert cli.main(["train", str(path), "--output", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert f"{conllu}:3: HEAD 7 out of range" in err and "Traceback" not in err
+    config["tasks"] = [{"name": "parse", "type": "mine", "type_module": "no_such_module_here"}]
+    path.write_text(yaml.safe_dump(config))
+    assert cli.main(["train", str(path)]) == 2
+    assert "'tasks[0].type_module': cannot import 'no_such_module_here'" in capsys.readouterr().err
+
+
+def test_predict_pairs_must_match_the_texts(tmp_path, capsys):
+    from keras_mtl import TaskSpec
+    from tests.conftest import tiny_model
+
+    model = tiny_model([TaskSpec("similar", "regression", text_pair=True)])
+    model.save(str(tmp_path / "model.keras"))
+    assert cli.main(["predict", str(tmp_path), "a", "b", "--pair", "c"]) == 2
+    assert "--pair gives 1 second text(s) for 2 text(s)" in capsys.readouterr().err
+    assert cli.main(["predict", str(tmp_path), "show me flights"]) == 2
+    assert "Text 0 has no second text" in capsys.readouterr().err
+    assert cli.main(["predict", str(tmp_path), "show me flights", "--pair", "to boston"]) == 0
+    row = json.loads(capsys.readouterr().out)[0]
+    assert row["text_pair"] == "to boston" and isinstance(row["similar"]["value"], float)

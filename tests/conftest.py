@@ -77,3 +77,18 @@ def model():
 @pytest.fixture
 def data():
     return tiny_data()
+
+
+def run_fresh(code, *args):
+    """Runs `python -c code args` in a fresh process (default Keras backend, this
+    process's import path) and returns the JSON its last output line holds."""
+    import json
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
+    env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
+    result = subprocess.run([sys.executable, "-c", code, *args], capture_output=True,
+                            text=True, timeout=300, env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])

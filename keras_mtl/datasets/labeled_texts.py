@@ -141,12 +141,6 @@ class LabeledTexts:
 
     def label_set(self, task):
         """Sorted distinct label names of `task` (tags flattened for list labels)."""
-        seen = set()
-        for value in self.labels[task]:
-            if value is None:
-                continue
-            if isinstance(value, (list, tuple, np.ndarray)):
-                seen.update(value)
-            else:
-                seen.add(value)
-        return sorted(seen)
+        from keras_mtl.tasks.task_type import TaskType
+
+        return TaskType().collect_labels(self.labels[task])

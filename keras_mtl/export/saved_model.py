@@ -115,9 +115,10 @@ def read_metadata(path):
 
 
 def custom_ops(path):
-    """Sorted op types of a SavedModel that core TensorFlow does not register."""
+    """Sorted op types of a SavedModel that core TensorFlow does not define
+    (`tf.raw_ops` lists core ops only, whether or not TF Text is loaded)."""
+    import tensorflow as tf
     from tensorflow.core.protobuf import saved_model_pb2
-    from tensorflow.python.framework import op_def_registry
 
     saved_model = saved_model_pb2.SavedModel()
     with open(os.path.join(path, "saved_model.pb"), "rb") as f:
@@ -127,7 +128,7 @@ def custom_ops(path):
         ops.update(node.op for node in graph.graph_def.node)
         for function in graph.graph_def.library.function:
             ops.update(node.op for node in function.node_def)
-    return sorted(op for op in ops if op_def_registry.get(op) is None)
+    return sorted(op for op in ops if not hasattr(tf.raw_ops, op))
 
 
 def text_outputs(model, text, text_pair=None):

@@ -11,7 +11,7 @@ child, numpy), so every prediction is a tree.
 
 import numpy as np
 
-from keras_mtl.tasks.task_type import MISSING_ID, TaskType
+from keras_mtl.tasks.task_type import MISSING_ID, TaskType, check_word_labels
 
 
 class DependencyParsingType(TaskType):
@@ -35,11 +35,7 @@ class DependencyParsingType(TaskType):
     def encode(self, spec, label, num_words=None, unknown="error"):
         if label is None:
             return self.missing(spec, num_words)
-        if isinstance(label, str) or (num_words is not None and len(label) != num_words):
-            got = "a string" if isinstance(label, str) else f"{len(label)} (head, relation) pairs"
-            raise ValueError(
-                f"task '{spec.name}': {num_words} words but {got} (one pair per word)."
-            )
+        check_word_labels(spec, label, num_words, unit="(head, relation) pairs")
         targets = []
         for i, pair in enumerate(label):
             try:
@@ -147,8 +143,12 @@ class DependencyParsingType(TaskType):
         predicted = [[None if p is None else tuple(p) for p in sentence] for sentence in predicted]
         gold = [[tuple(g) for g in sentence] for sentence in gold]
         scores = attachment_scores(gold, predicted)
+        universal = attachment_scores(_universal(gold), _universal(predicted))
         right = [g == p for g, p in zip(gold, predicted)]
-        return {"uas": scores["uas"], "las": scores["las"]}, right
+        # las_universal: relations compared before the colon, as the CoNLL 2018
+        # script (and papers that use it) scores LAS.
+        return {"uas": scores["uas"], "las": scores["las"],
+                "las_universal": universal["las"]}, right
 
     def serving_outputs(self, spec, scores, words):
         import tensorflow as tf
@@ -175,3 +175,8 @@ class DependencyParsingType(TaskType):
             labels.append(label + [None] * (int(n) - kept))
             scores.append(chosen)
         return labels, scores
+
+
+def _universal(sentences):
+    return [[None if x is None else (x[0], x[1].split(":")[0]) for x in sentence]
+            for sentence in sentences]

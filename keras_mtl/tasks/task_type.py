@@ -180,6 +180,16 @@ class TaskType:
         return f"{type(self).__name__}(name={self.name!r})"
 
 
+def check_word_labels(spec, label, num_words, unit="labels"):
+    """Raises unless `label` is a list with one entry per word (word-level types)."""
+    if isinstance(label, str) or (num_words is not None and len(label) != num_words):
+        got = "a string" if isinstance(label, str) else f"{len(label)} {unit}"
+        raise ValueError(
+            f"task '{spec.name}': {num_words} words but {got} (one per word; words "
+            "are separated by whitespace)."
+        )
+
+
 REQUIRED_METHODS = (
     "encode", "missing", "build_head", "default_loss", "default_metrics", "decode",
     "evaluate", "serving_outputs", "from_serving",

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from keras_mtl.tasks.task_type import MISSING_ID, TaskType
+from keras_mtl.tasks.task_type import MISSING_ID, TaskType, check_word_labels
 
 
 class TokenClassificationType(TaskType):
@@ -25,12 +25,7 @@ class TokenClassificationType(TaskType):
     def encode(self, spec, label, num_words=None, unknown="error"):
         if label is None:
             return self.missing(spec, num_words)
-        if isinstance(label, str) or (num_words is not None and len(label) != num_words):
-            got = "a string" if isinstance(label, str) else f"{len(label)} labels"
-            raise ValueError(
-                f"task '{spec.name}': {num_words} words but {got} (one label per "
-                "word; words are separated by whitespace)."
-            )
+        check_word_labels(spec, label, num_words)
         if unknown == "ignore":
             return [spec.label_ids.get(tag, MISSING_ID) for tag in label]
         return [spec.label_id(tag) for tag in label]

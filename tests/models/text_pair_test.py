@@ -2,9 +2,6 @@
 backend, and the SavedModel / edge runtime agreeing with Keras on pairs."""
 
 import json
-import os
-import subprocess
-import sys
 
 import keras
 import numpy as np
@@ -14,7 +11,7 @@ from keras_mtl import LabeledTexts, TaskSpec, make_dataset
 from keras_mtl.data import TaskMixture
 from keras_mtl.preprocessing import packing
 from keras_mtl.preprocessing.truncation import segment_lengths
-from tests.conftest import INTENTS, TEXTS, VOCAB, tiny_model
+from tests.conftest import INTENTS, TEXTS, VOCAB, run_fresh, tiny_model
 
 PAIRS = [
     ("show me flights from boston", "book a flight from boston"),
@@ -109,14 +106,6 @@ def test_a_pair_task_given_one_text_is_refused_by_example():
         only_pairs.predict(["show me flights"])
 
 
-def _fresh(code, *args):
-    env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
-    result = subprocess.run([sys.executable, "-c", code, *args], capture_output=True,
-                            text=True, timeout=300, env=env)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return json.loads(result.stdout.strip().splitlines()[-1])
-
-
 def test_savedmodel_and_edge_take_pairs_and_agree_with_keras(trained):
     model, _, tmp = trained
     from keras_mtl.export import export_edge_bundle, export_saved_model
@@ -135,7 +124,7 @@ def test_savedmodel_and_edge_take_pairs_and_agree_with_keras(trained):
         "list(s)] for s in o['scores']]] for t, o in out.items()}))\n"
     )
     for path in (saved, bundle):
-        got = _fresh(code, path, json.dumps([texts, pairs]))
+        got = run_fresh(code, path, json.dumps([texts, pairs]))
         assert got["intent"][0] == expected["intent"]["labels"]
         similar = got["similar"][0]
         assert similar[-1] is None

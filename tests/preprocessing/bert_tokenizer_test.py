@@ -304,17 +304,8 @@ def test_saved_model_uses_only_the_listed_tf_text_ops(tmp_path):
     )
     path = str(tmp_path / "saved")
     tf.saved_model.save(module, path)
-    from tensorflow.core.protobuf import saved_model_pb2
+    from keras_mtl.export.saved_model import custom_ops
 
-    saved_model = saved_model_pb2.SavedModel()
-    with open(os.path.join(path, "saved_model.pb"), "rb") as f:
-        saved_model.ParseFromString(f.read())
-    ops = set()
-    for graph in saved_model.meta_graphs:
-        ops.update(node.op for node in graph.graph_def.node)
-        for function in graph.graph_def.library.function:
-            ops.update(node.op for node in function.node_def)
-    # `tf.raw_ops` lists core TensorFlow's ops only (TF Text's are registered apart).
-    assert sorted(op for op in ops if not hasattr(tf.raw_ops, op)) == sorted(TF_TEXT_OPS)
+    assert custom_ops(path) == sorted(TF_TEXT_OPS)
     restored = tf.saved_model.load(path)
     assert restored.serve(tf.constant(["Café\u00a0¿Qué?"])).numpy().tolist() == [[5, 10, 11, 12]]

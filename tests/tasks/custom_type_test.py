@@ -3,9 +3,6 @@
 identical labels, and without any change to the library."""
 
 import json
-import os
-import subprocess
-import sys
 
 import keras
 import numpy as np
@@ -14,7 +11,7 @@ from polarity_type import POLARITY
 
 from keras_mtl import LabeledTexts, TaskSpec, evaluate_predictions, load_model, make_dataset
 from keras_mtl.tasks import TaskType, get_task_type, register_task_type
-from tests.conftest import INTENTS, TEXTS, tiny_model
+from tests.conftest import INTENTS, TEXTS, run_fresh, tiny_model
 
 POLARITIES = ["positive", "positive", "negative", "negative"]
 
@@ -26,15 +23,6 @@ def _data(repeat=4):
          "mood": POLARITIES * repeat},
         name="tiny",
     )
-
-
-def _fresh_process(code, *args):
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
-    env.pop("KERAS_BACKEND", None)
-    result = subprocess.run([sys.executable, "-c", code, *args], capture_output=True,
-                            text=True, timeout=300, env=env)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +63,7 @@ def test_the_custom_type_survives_keras_savedmodel_and_edge(trained):
 
     saved = str(tmp / "serving" / "1")
     export_saved_model(model, saved)
-    rows = _fresh_process(
+    rows = run_fresh(
         "import json, sys\nfrom keras_mtl.cli import _predict_any\n"
         "tasks, out = _predict_any(sys.argv[1], json.loads(sys.argv[2]), None)\n"
         "print(json.dumps(out['mood']['labels']))\n",
@@ -84,7 +72,7 @@ def test_the_custom_type_survives_keras_savedmodel_and_edge(trained):
     assert rows == expected
     bundle = str(tmp / "edge")
     export_edge_bundle(model, bundle)
-    rows = _fresh_process(
+    rows = run_fresh(
         "import json, sys\nfrom keras_mtl.edge import EdgeModel\n"
         "print(json.dumps(EdgeModel(sys.argv[1]).predict(json.loads(sys.argv[2]))['mood']['labels']))\n",
         bundle, json.dumps(texts),

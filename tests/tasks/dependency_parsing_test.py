@@ -2,9 +2,6 @@
 hand, valid trees from Keras, the SavedModel (fresh process) and the edge runtime."""
 
 import json
-import os
-import subprocess
-import sys
 
 import keras
 import numpy as np
@@ -14,7 +11,7 @@ from keras_mtl import LabeledTexts, TaskSpec, evaluate_predictions, make_dataset
 from keras_mtl.data.pipeline import encode_examples, encode_labels
 from keras_mtl.heads.biaffine_parsing_head import BiaffineParsingLoss
 from keras_mtl.tasks.spanning_tree import is_tree
-from tests.conftest import TEXTS, tiny_model
+from tests.conftest import TEXTS, run_fresh, tiny_model
 
 # Hand-made trees over the conftest texts (heads 1-based, 0 = root).
 PARSES = [
@@ -111,17 +108,9 @@ def test_parsing_trains_and_decodes_into_trees(trained):
         heads = [head for head, _ in parse]
         assert len(heads) == len(text.split()) and is_tree(heads, single_root=True)
     report = evaluate_predictions(model.tasks, _data(), out)
-    assert set(report["parse"]) == {"uas", "las", "count"}
+    assert set(report["parse"]) == {"uas", "las", "las_universal", "count"}
     assert 0 <= report["parse"]["las"] <= report["parse"]["uas"] <= 1
     assert report["parse"]["uas"] > 0.5  # memorised 4 sentences well above chance
-
-
-def _fresh(code, *args):
-    env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
-    result = subprocess.run([sys.executable, "-c", code, *args], capture_output=True,
-                            text=True, timeout=300, env=env)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 def test_savedmodel_and_edge_give_the_keras_trees(trained):
@@ -134,7 +123,7 @@ def test_savedmodel_and_edge_give_the_keras_trees(trained):
                        for x in expected[task]["labels"]] for task in ("upos", "parse")}
     saved = str(tmp / "serving" / "1")
     export_saved_model(model, saved)
-    got = _fresh(
+    got = run_fresh(
         "import json, sys\nfrom keras_mtl.cli import _predict_any\n"
         "tasks, out = _predict_any(sys.argv[1], json.loads(sys.argv[2]), None)\n"
         "print(json.dumps({t: out[t]['labels'] for t in ('upos', 'parse')}))\n",
@@ -143,7 +132,7 @@ def test_savedmodel_and_edge_give_the_keras_trees(trained):
     assert got == expected
     bundle = str(tmp / "edge")
     export_edge_bundle(model, bundle)
-    got = _fresh(
+    got = run_fresh(
         "import json, sys\nfrom keras_mtl.edge import EdgeModel\n"
         "out = EdgeModel(sys.argv[1]).predict(json.loads(sys.argv[2]))\n"
         "print(json.dumps({t: out[t]['labels'] for t in ('upos', 'parse')}))\n",
@@ -170,3 +159,10 @@ def test_an_unseen_relation_keeps_the_head_target_under_ignore():
         make_dataset(model.preprocessor, data)
     targets = encode_labels(model.tasks, data, unknown_labels="ignore")["parse"][0]
     assert targets[0] == [3, -1]
+
+
+def test_las_universal_compares_relations_before_the_colon():
+    spec = _tasks()[1]
+    gold = [[(2, "nsubj:pass"), (0, "root")]]
+    metrics, right = spec.task_type.evaluate(spec, gold, [[(2, "nsubj"), (0, "root")]])
+    assert metrics == {"uas": 1.0, "las": 0.5, "las_universal": 1.0} and right == [False]

@@ -8,17 +8,17 @@ library.
 
 import numpy as np
 
-from keras_mtl.tasks import TaskType, register_task_type
+from keras_mtl.tasks import RegressionType, register_task_type
 
 SIGNS = {"negative": -1.0, "positive": 1.0}
 
 
-class PolarityType(TaskType):
+class PolarityType(RegressionType):
+    """Reuses regression's targets (NaN = missing); the labels, head, decoding,
+    evaluation and serving outputs are its own."""
+
     name = "polarity"
-    needs_labels = False
-    supports_text_pair = True
     primary_metric = ("accuracy", True)
-    target_dtype = "float32"
 
     def encode(self, spec, label, num_words=None, unknown="error"):
         if label is None or (unknown == "ignore" and label not in SIGNS):
@@ -27,44 +27,11 @@ class PolarityType(TaskType):
             raise ValueError(f"task '{spec.name}': polarity labels are {sorted(SIGNS)}, got {label!r}.")
         return np.array([SIGNS[label]], "float32")
 
-    def missing(self, spec, num_words=None):
-        return np.array([np.nan], "float32")
-
-    def batch_target(self, spec, target):
-        import tensorflow as tf
-
-        target = tf.cast(target, tf.float32)
-        return target[:, tf.newaxis] if target.shape.rank == 1 else target
-
-    def label_present(self, y, xp=None):
-        from keras import ops
-
-        xp = xp or ops
-        return xp.cast(xp.equal(y[..., 0], y[..., 0]), "float32")
-
-    def sanitize(self, y):
-        from keras import ops
-
-        return ops.where(ops.isnan(y), ops.zeros_like(y), y)
-
     def build_head(self, spec, dtype=None):
         from keras_mtl.heads import SentenceHead
 
         return SentenceHead(1, pooling=spec.pooling, activation="tanh", dropout=spec.dropout,
                             dtype=dtype, name=spec.name)
-
-    def default_loss(self, spec):
-        import keras
-
-        return keras.losses.MeanSquaredError(name=f"{spec.name}_loss")
-
-    def default_metrics(self, spec):
-        import keras
-
-        return [keras.metrics.MeanAbsoluteError(name="mae")]
-
-    def score_axes(self, spec):
-        return ("batch", "value")
 
     def decode(self, spec, scores, word_positions=None):
         value = float(np.asarray(scores).reshape(-1)[0])
