@@ -32,13 +32,13 @@ def setup(tmp_path_factory):
     return model, atis["test"].texts, bundle, saved
 
 
-def test_edge_tokenizer_equals_keras_hub_on_atis_test_and_hard_unicode(setup):
+def test_edge_tokenizer_equals_the_graph_on_atis_test_and_hard_unicode(setup):
     model, texts, bundle, _ = setup
     edge = EdgeModel(bundle)
     everything = texts + HARD_TEXTS
     want_ids, want_words = graph_ids(model, everything)
     for text, ids, words in zip(everything, want_ids, want_words):
-        token_ids, word_ids, _ = edge.encode(text)
+        token_ids, _, word_ids, _ = edge.encode(text)
         assert token_ids == ids, text
         assert word_ids == words, text
 
