@@ -160,9 +160,41 @@ def labeled_accuracy(y_true, y_pred):
     return ops.cast(ops.logical_and(head_right, relation_right), "float32")
 
 
+@keras.saving.register_keras_serializable(package="keras_mtl")
+class WordMean(keras.metrics.Metric):
+    """Mean of a per-position function over the labelled words of every batch.
+
+    Keras' `MeanMetricWrapper` averages a 2-D sample weight over each row's
+    *padded* length first, so batches padded longer (longer sentences) count
+    less; this metric sums values and weights directly: Σ v·w / Σ w.
+    """
+
+    def __init__(self, fn, name=None, dtype=None):
+        super().__init__(name=name, dtype=dtype)
+        self.fn = keras.saving.get_registered_object(fn) if isinstance(fn, str) else fn
+        self.total = self.add_variable(shape=(), initializer="zeros", name="total")
+        self.count = self.add_variable(shape=(), initializer="zeros", name="count")
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        values = ops.cast(self.fn(y_true, y_pred), "float32")
+        weights = ops.ones_like(values) if sample_weight is None else ops.reshape(
+            ops.cast(sample_weight, "float32"), ops.shape(values)
+        )
+        self.total.assign_add(ops.sum(values * weights))
+        self.count.assign_add(ops.sum(weights))
+
+    def result(self):
+        return self.total / ops.maximum(self.count, 1e-12)
+
+    def reset_state(self):
+        self.total.assign(0.0)
+        self.count.assign(0.0)
+
+    def get_config(self):
+        return {"fn": keras.saving.get_registered_name(self.fn), "name": self.name,
+                "dtype": self.dtype}
+
+
 def parsing_metrics():
-    """Keras metrics logged while training: greedy UAS and LAS on labelled words."""
-    return [
-        keras.metrics.MeanMetricWrapper(head_accuracy, name="uas"),
-        keras.metrics.MeanMetricWrapper(labeled_accuracy, name="las"),
-    ]
+    """Keras metrics logged while training: greedy UAS and LAS over labelled words."""
+    return [WordMean(head_accuracy, name="uas"), WordMean(labeled_accuracy, name="las")]

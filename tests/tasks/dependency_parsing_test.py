@@ -166,3 +166,21 @@ def test_las_universal_compares_relations_before_the_colon():
     gold = [[(2, "nsubj:pass"), (0, "root")]]
     metrics, right = spec.task_type.evaluate(spec, gold, [[(2, "nsubj"), (0, "root")]])
     assert metrics == {"uas": 1.0, "las": 0.5, "las_universal": 1.0} and right == [False]
+
+
+def test_logged_uas_weights_every_word_equally_across_batches():
+    from keras_mtl.heads.biaffine_parsing_head import WordMean, head_accuracy
+
+    metric = WordMean(head_accuracy)
+    # Batch 1: padded to 2 positions, 1 labelled word, right. Batch 2: padded to
+    # 4 positions, 3 labelled words, 1 right. Per word: 2 of 4 right.
+    right = np.zeros((1, 2, 2, 1), "float32")
+    right[0, 0, 1, 0] = 1.0  # position 0's best head is position 1
+    metric.update_state(np.array([[[1, 0], [-1, -1]]]), right, np.array([[1.0, 0.0]]))
+    scores = np.zeros((1, 4, 4, 1), "float32")
+    scores[0, :, 0, 0] = 1.0  # every position's best head is position 0
+    metric.update_state(np.array([[[0, 0], [2, 0], [3, 0], [-1, -1]]]), scores,
+                        np.array([[1.0, 1.0, 1.0, 0.0]]))
+    assert float(metric.result()) == pytest.approx(0.5)
+    again = WordMean.from_config(metric.get_config())
+    assert again.fn is head_accuracy and again.name == metric.name
