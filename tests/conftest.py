@@ -92,3 +92,28 @@ def run_fresh(code, *args):
                             text=True, timeout=300, env=env)
     assert result.returncode == 0, result.stderr[-3000:]
     return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+ARTEFACT_PREDICT = (
+    "import json, sys\nfrom keras_mtl.cli import _predict_any\n"
+    "texts, pairs = json.loads(open(sys.argv[2]).read())\n"
+    "tasks, out = _predict_any(sys.argv[1], texts, pairs)\n"
+    "print(json.dumps({t: o['labels'] for t, o in out.items()}))\n"
+)
+
+
+def artefact_labels(model, folder, texts, pairs=None):
+    """Exports `model` as a SavedModel and an edge bundle under `folder`, and returns
+    `[saved_model_labels, edge_labels]` (dict task → labels), each predicted in a
+    fresh process the way `keras-mtl predict` does."""
+    import json
+
+    from keras_mtl.export import export_edge_bundle, export_saved_model
+
+    export_saved_model(model, os.path.join(folder, "serving", "1"))
+    export_edge_bundle(model, os.path.join(folder, "edge"))
+    inputs = os.path.join(folder, "inputs.json")
+    with open(inputs, "w", encoding="utf-8") as f:
+        json.dump([texts, pairs], f)
+    return [run_fresh(ARTEFACT_PREDICT, os.path.join(folder, path), inputs)
+            for path in (os.path.join("serving", "1"), "edge")]

@@ -4,7 +4,6 @@ similarity pairs in one model, and EWT UPOS + dependency parsing; the SavedModel
 parse is a tree. Run once, on the TensorFlow backend (the tiny-model tests cover the
 other backends)."""
 
-import json
 import os
 
 import keras
@@ -13,28 +12,10 @@ import pytest
 
 from keras_mtl.tasks.spanning_tree import is_tree
 from keras_mtl.training import load_run, train
-from tests.conftest import run_fresh
+from tests.conftest import artefact_labels
 
 pytestmark = pytest.mark.integration
 EWT = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "data", "ud_english_ewt")
-PREDICT = (
-    "import json, sys\nfrom keras_mtl.cli import _predict_any\n"
-    "texts, pairs = json.loads(open(sys.argv[2]).read())\n"
-    "tasks, out = _predict_any(sys.argv[1], texts, pairs)\n"
-    "print(json.dumps({t: o['labels'] for t, o in out.items()}))\n"
-)
-
-
-def _exported(tmp, model, texts, pairs):
-    from keras_mtl.export import export_edge_bundle, export_saved_model
-
-    export_saved_model(model, str(tmp / "serving" / "1"))
-    export_edge_bundle(model, str(tmp / "edge"))
-    inputs = tmp / "inputs.json"
-    inputs.write_text(json.dumps([texts, pairs]))
-    return [run_fresh(PREDICT, str(tmp / path), str(inputs)) for path in ("serving/1", "edge")]
-
-
 @pytest.fixture(autouse=True)
 def tensorflow_only():
     if keras.config.backend() != "tensorflow":
@@ -62,7 +43,7 @@ def test_atis_intent_and_lee_pairs_in_one_model(tmp_path):
     lee = load_lee()["test"]
     texts, pairs = lee.texts, lee.pairs
     expected = model.predict_text(texts, text_pairs=pairs)["similarity"]["labels"]
-    for got in _exported(tmp_path, model, texts, pairs):
+    for got in artefact_labels(model, str(tmp_path), texts, pairs):
         np.testing.assert_allclose(got["similarity"], expected, atol=1e-4)
 
 
@@ -92,6 +73,6 @@ def test_ewt_upos_and_parsing_decode_into_trees(tmp_path):
     expected = {"upos": expected["upos"]["labels"],
                 "parse": [[None if x is None else list(x) for x in p]
                           for p in expected["parse"]["labels"]]}
-    for got in _exported(tmp_path, model, texts, None):
+    for got in artefact_labels(model, str(tmp_path), texts):
         assert got["upos"] == expected["upos"]
         assert got["parse"] == expected["parse"]

@@ -1,7 +1,6 @@
 """Text-pair tasks: packing and trimming, a mixed single-text + pair model on every
 backend, and the SavedModel / edge runtime agreeing with Keras on pairs."""
 
-import json
 
 import keras
 import numpy as np
@@ -11,7 +10,7 @@ from keras_mtl import LabeledTexts, TaskSpec, make_dataset
 from keras_mtl.data import TaskMixture
 from keras_mtl.preprocessing import packing
 from keras_mtl.preprocessing.truncation import segment_lengths
-from tests.conftest import INTENTS, TEXTS, VOCAB, run_fresh, tiny_model
+from tests.conftest import INTENTS, TEXTS, VOCAB, artefact_labels, tiny_model
 
 PAIRS = [
     ("show me flights from boston", "book a flight from boston"),
@@ -108,24 +107,11 @@ def test_a_pair_task_given_one_text_is_refused_by_example():
 
 def test_savedmodel_and_edge_take_pairs_and_agree_with_keras(trained):
     model, _, tmp = trained
-    from keras_mtl.export import export_edge_bundle, export_saved_model
-
     texts = [a for a, _ in PAIRS] + ["show me flights to boston"]
     pairs = [b for _, b in PAIRS] + [None]
     expected = model.predict_text(texts, text_pairs=pairs)
-    saved = str(tmp / "serving" / "1")
-    export_saved_model(model, saved)
-    bundle = str(tmp / "edge")
-    export_edge_bundle(model, bundle)
-    code = (
-        "import json, sys\nfrom keras_mtl.cli import _predict_any\n"
-        "tasks, out = _predict_any(sys.argv[1], *json.loads(sys.argv[2]))\n"
-        "print(json.dumps({t: [o['labels'], [None if s is None else [float(v) for v in "
-        "list(s)] for s in o['scores']]] for t, o in out.items()}))\n"
-    )
-    for path in (saved, bundle):
-        got = run_fresh(code, path, json.dumps([texts, pairs]))
-        assert got["intent"][0] == expected["intent"]["labels"]
-        similar = got["similar"][0]
-        assert similar[-1] is None
-        np.testing.assert_allclose(similar[:-1], expected["similar"]["labels"][:-1], atol=1e-4)
+    for got in artefact_labels(model, str(tmp), texts, pairs):
+        assert got["intent"] == expected["intent"]["labels"]
+        assert got["similar"][-1] is None  # no second text
+        np.testing.assert_allclose(got["similar"][:-1], expected["similar"]["labels"][:-1],
+                                   atol=1e-4)

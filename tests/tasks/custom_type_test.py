@@ -2,7 +2,6 @@
 `.keras` → SavedModel (fresh process) → edge bundle (fresh process), with
 identical labels, and without any change to the library."""
 
-import json
 
 import keras
 import numpy as np
@@ -11,7 +10,7 @@ from polarity_type import POLARITY
 
 from keras_mtl import LabeledTexts, TaskSpec, evaluate_predictions, load_model, make_dataset
 from keras_mtl.tasks import TaskType, get_task_type, register_task_type
-from tests.conftest import INTENTS, TEXTS, run_fresh, tiny_model
+from tests.conftest import INTENTS, TEXTS, artefact_labels, tiny_model
 
 POLARITIES = ["positive", "positive", "negative", "negative"]
 
@@ -59,25 +58,8 @@ def test_the_custom_type_survives_keras_savedmodel_and_edge(trained):
     model.save(path)
     assert load_model(path).predict(texts)["mood"]["labels"] == expected
 
-    from keras_mtl.export import export_edge_bundle, export_saved_model
-
-    saved = str(tmp / "serving" / "1")
-    export_saved_model(model, saved)
-    rows = run_fresh(
-        "import json, sys\nfrom keras_mtl.cli import _predict_any\n"
-        "tasks, out = _predict_any(sys.argv[1], json.loads(sys.argv[2]), None)\n"
-        "print(json.dumps(out['mood']['labels']))\n",
-        saved, json.dumps(texts),
-    )
-    assert rows == expected
-    bundle = str(tmp / "edge")
-    export_edge_bundle(model, bundle)
-    rows = run_fresh(
-        "import json, sys\nfrom keras_mtl.edge import EdgeModel\n"
-        "print(json.dumps(EdgeModel(sys.argv[1]).predict(json.loads(sys.argv[2]))['mood']['labels']))\n",
-        bundle, json.dumps(texts),
-    )
-    assert rows == expected
+    for got in artefact_labels(model, str(tmp), texts):
+        assert got["mood"] == expected
     scores = np.stack(model.predict(texts)["mood"]["scores"])
     assert scores.shape == (len(texts), 1)
 

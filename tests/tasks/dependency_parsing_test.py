@@ -1,7 +1,6 @@
 """The `dependency_parsing` type: targets on first sub-words, the biaffine loss by
 hand, valid trees from Keras, the SavedModel (fresh process) and the edge runtime."""
 
-import json
 
 import keras
 import numpy as np
@@ -11,7 +10,7 @@ from keras_mtl import LabeledTexts, TaskSpec, evaluate_predictions, make_dataset
 from keras_mtl.data.pipeline import encode_examples, encode_labels
 from keras_mtl.heads.biaffine_parsing_head import BiaffineParsingLoss
 from keras_mtl.tasks.spanning_tree import is_tree
-from tests.conftest import TEXTS, run_fresh, tiny_model
+from tests.conftest import TEXTS, artefact_labels, tiny_model
 
 # Hand-made trees over the conftest texts (heads 1-based, 0 = root).
 PARSES = [
@@ -115,30 +114,12 @@ def test_parsing_trains_and_decodes_into_trees(trained):
 
 def test_savedmodel_and_edge_give_the_keras_trees(trained):
     model, _, _, tmp = trained
-    from keras_mtl.export import export_edge_bundle, export_saved_model
-
     texts = TEXTS + ["show me flights to denver on monday please"]
     expected = model.predict(texts)
     expected = {task: [list(map(list, x)) if task == "parse" else x
                        for x in expected[task]["labels"]] for task in ("upos", "parse")}
-    saved = str(tmp / "serving" / "1")
-    export_saved_model(model, saved)
-    got = run_fresh(
-        "import json, sys\nfrom keras_mtl.cli import _predict_any\n"
-        "tasks, out = _predict_any(sys.argv[1], json.loads(sys.argv[2]), None)\n"
-        "print(json.dumps({t: out[t]['labels'] for t in ('upos', 'parse')}))\n",
-        saved, json.dumps(texts),
-    )
-    assert got == expected
-    bundle = str(tmp / "edge")
-    export_edge_bundle(model, bundle)
-    got = run_fresh(
-        "import json, sys\nfrom keras_mtl.edge import EdgeModel\n"
-        "out = EdgeModel(sys.argv[1]).predict(json.loads(sys.argv[2]))\n"
-        "print(json.dumps({t: out[t]['labels'] for t in ('upos', 'parse')}))\n",
-        bundle, json.dumps(texts),
-    )
-    assert got == expected
+    for got in artefact_labels(model, str(tmp), texts):
+        assert {task: got[task] for task in ("upos", "parse")} == expected
 
 
 def test_bad_parse_labels_name_the_example():
