@@ -251,8 +251,8 @@ def main(argv=None):
                     f"--pair gives {len(args.pair)} second text(s) for {len(texts)} text(s); "
                     "give one per TEXT ('' for none)."
                 )
-            tasks, predictions = _predict_any(args.model, texts, args.pair)
             _, pairs = check_texts(texts, args.pair, [])
+            tasks, predictions = _predict_any(args.model, texts, pairs)
             print(json.dumps(_json_ready(tasks, predictions, texts, pairs), indent=2))
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -45,18 +45,21 @@ def encode_labels(tasks, data, unknown_labels="error"):
             f"tasks are {sorted(specs)}."
         )
     encoded = {}
+    word_counts = None  # counted once, for all word-level tasks
+    if any(specs[task].token_level for task in data.labels):
+        word_counts = [len(split_words(text)) for text in data.texts]
     for task, values in data.labels.items():
         spec = specs[task]
         task_type = spec.task_type
         targets = []
-        for i, (text, label) in enumerate(zip(data.texts, values)):
+        for i, label in enumerate(values):
             if spec.text_pair and label is not None and data.pair(i) is None:
                 raise ValueError(
                     f"{data.name}: example {i}: task '{task}' is a text-pair task but "
                     "the example has only one text (give its second text, e.g. with "
                     "pair_field= in read_csv / read_jsonl)."
                 )
-            num_words = len(split_words(text)) if spec.token_level else None
+            num_words = word_counts[i] if spec.token_level else None
             try:
                 targets.append(task_type.encode(spec, label, num_words, unknown_labels))
             except ValueError as error:

@@ -100,16 +100,19 @@ class EdgeModel:
             length = max(len(encoded[i][0]) for i in index)
             token_ids = np.full((len(index), length), self.tokenizer.pad_id, "int32")
             segment_ids = np.zeros((len(index), length), "int32")
+            padding_mask = np.zeros((len(index), length), "int32")
             word_ids = np.full((len(index), length), -1, "int32")
             for row, i in enumerate(index):
                 ids, segments, words, _ = encoded[i]
                 token_ids[row, : len(ids)] = ids
                 segment_ids[row, : len(ids)] = segments
+                # From the length, not the pad id: a text may spell out "[PAD]".
+                padding_mask[row, : len(ids)] = 1
                 word_ids[row, : len(words)] = words
             feeds = {
                 "token_ids": token_ids,
                 "segment_ids": segment_ids,
-                "padding_mask": (token_ids != self.tokenizer.pad_id).astype("int32"),
+                "padding_mask": padding_mask,
             }
             outputs = self.session.run(self.output_names, feeds)
             scores = {task.name: value for task, value in zip(self.tasks, outputs)}

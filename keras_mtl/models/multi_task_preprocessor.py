@@ -101,10 +101,11 @@ class MultiTaskPreprocessor(keras_hub.models.Preprocessor):
             text = text[tf.newaxis]
         cls_id, sep_id, unk_id = self._special_ids()
         words, subwords = self._subwords(text, unk_id)
-        if text_pair is None:
-            text_pair = tf.fill(tf.shape(text), "")
-        text_pair = tf.reshape(tf.convert_to_tensor(text_pair, tf.string), [-1])
-        pair_ids = self._subwords(text_pair, unk_id)[1].merge_dims(1, 2)
+        if text_pair is None:  # single texts: no second segment to tokenize
+            pair_ids = subwords.merge_dims(1, 2)[:, :0]
+        else:
+            text_pair = tf.reshape(tf.convert_to_tensor(text_pair, tf.string), [-1])
+            pair_ids = self._subwords(text_pair, unk_id)[1].merge_dims(1, 2)
         y = dict(y or {})
         unknown = sorted(set(y) - {spec.name for spec in self.tasks})
         if unknown:
