@@ -3,11 +3,9 @@
 import copy
 import importlib
 
+from keras_mtl.checks import check_number
+from keras_mtl.errors import ConfigError
 from keras_mtl.tasks import TASK_TYPES
-
-
-class ConfigError(ValueError):
-    """A training config that cannot be used; the message names the bad field."""
 
 
 DEFAULTS = {
@@ -40,6 +38,10 @@ DEFAULTS = {
         "gradient_diagnostics": False,
         "strategy": None,
         "mixed_precision": None,
+        "restore_best": False,
+        "monitor": "val_loss",
+        "patience": None,
+        "tensorboard": True,
     },
     "weighting": None,
     "output": None,
@@ -65,6 +67,8 @@ _TYPES = {
         "warmup_ratio": (int, float), "weight_decay": (int, float), "seed": int,
         "bucket_step": (int, type(None)), "gradient_diagnostics": bool,
         "strategy": (str, type(None)), "mixed_precision": (str, type(None)),
+        "restore_best": bool, "monitor": str, "patience": (int, type(None)),
+        "tensorboard": bool,
     },
 }
 
@@ -113,29 +117,35 @@ def resolve_config(config):
     for key in ("epochs", "batch_size"):
         if training[key] < 1:
             raise ConfigError(f"'training.{key}' must be >= 1, got {training[key]}.")
-    if not training["learning_rate"] > 0:
-        raise ConfigError(
-            f"'training.learning_rate' must be > 0, got {training['learning_rate']}."
-        )
-    if not 0 <= training["warmup_ratio"] < 1:
-        raise ConfigError(
-            f"'training.warmup_ratio' must be in [0, 1), got {training['warmup_ratio']}."
-        )
+    check_number(training["learning_rate"], "'training.learning_rate'", above=0)
+    check_number(training["warmup_ratio"], "'training.warmup_ratio'", at_least=0, below=1)
+    check_number(training["weight_decay"], "'training.weight_decay'", at_least=0)
+    check_number(training["seed"], "'training.seed'", at_least=0, integer=True)
     if training["bucket_step"] is not None and training["bucket_step"] < 1:
         raise ConfigError("'training.bucket_step' must be >= 1 or null.")
     _check_distribution(training)
+    if training["patience"] is not None and training["patience"] < 1:
+        raise ConfigError(f"'training.patience' must be >= 1 or null, got {training['patience']}.")
+    if training["patience"] is not None and not training["restore_best"]:
+        raise ConfigError(
+            "'training.patience' stops on the dev split's 'training.monitor': it needs "
+            "'training.restore_best: true'."
+        )
     limit = resolved["data"]["max_train_examples"]
     if limit is not None and limit < 1:
         raise ConfigError(f"'data.max_train_examples' must be >= 1 or null, got {limit}.")
+    check_number(resolved["data"]["seed"], "'data.seed'", at_least=0, integer=True)
     backbone = resolved["backbone"]
-    if backbone["sequence_length"] < 3:
-        raise ConfigError("'backbone.sequence_length' must be >= 3.")
+    # [CLS] [SEP] and at least one sub-word of each of two texts.
+    check_number(backbone["sequence_length"], "'backbone.sequence_length'", at_least=4)
     if backbone["num_layers"] is not None and backbone["num_layers"] < 1:
         raise ConfigError("'backbone.num_layers' must be >= 1 or null.")
     _resolve_sharing(backbone)
     _resolve_data(resolved["data"])
     resolved["tasks"] = _resolve_tasks(config.get("tasks"))
-    resolved["weighting"] = _resolve_weighting(config.get("weighting"))
+    resolved["weighting"] = _resolve_weighting(
+        config.get("weighting"), [task["name"] for task in resolved["tasks"]]
+    )
     return resolved
 
 
@@ -150,7 +160,8 @@ def _resolve_sharing(backbone):
         raise ConfigError(
             f"'backbone.private_layers' must be >= 1, got {backbone['private_layers']}."
         )
-    if backbone["tie_weight"] < 0 or (backbone["tie_weight"] and backbone["sharing"] != "partial"):
+    check_number(backbone["tie_weight"], "'backbone.tie_weight'", at_least=0)
+    if backbone["tie_weight"] and backbone["sharing"] != "partial":
         raise ConfigError(
             "'backbone.tie_weight' must be >= 0 and needs 'backbone.sharing: partial', got "
             f"{backbone['tie_weight']} with sharing {backbone['sharing']!r}."
@@ -178,6 +189,13 @@ def _resolve_data(data):
                 f"'data.dataset.{name}' must be a mapping of loader options, got {options!r}."
             )
     data["dataset"] = {name: dict(options) for name, options in datasets.items()}
+    from keras_mtl.datasets import check_dataset_options
+
+    for name, options in data["dataset"].items():
+        try:
+            check_dataset_options(name, options)
+        except ConfigError as error:
+            raise ConfigError(f"'data.dataset.{name}': {error}") from None
     from keras_mtl.data.samplers import FixedSampler, get_sampler
 
     try:
@@ -190,8 +208,9 @@ def _resolve_data(data):
         raise ConfigError("'data.examples_per_epoch' must be >= 1 or null.")
 
 
-def _resolve_weighting(weighting):
-    """`None`, or `{"strategy": name, **options}` checked by building the strategy."""
+def _resolve_weighting(weighting, task_names):
+    """`None`, or `{"strategy": name, **options}` checked by building the strategy
+    (and its task-keyed options against `task_names`)."""
     if weighting is None:
         return None
     if isinstance(weighting, str):
@@ -205,9 +224,12 @@ def _resolve_weighting(weighting):
 
     options = {k: v for k, v in weighting.items() if k != "strategy"}
     try:
-        get_strategy(weighting["strategy"], **options)
+        get_strategy(weighting["strategy"], **options).check_tasks(task_names)
     except ValueError as error:
-        raise ConfigError(f"'weighting': {error}") from None
+        message = str(error)
+        if not message.startswith("weighting '"):  # strategy messages name themselves
+            message = f"'weighting': {message}"
+        raise ConfigError(message) from None
     return dict(weighting)
 
 
@@ -236,12 +258,32 @@ def _resolve_tasks(tasks):
                 raise ConfigError(
                     f"'tasks[{i}].type_module': cannot import {task['type_module']!r}: {error}"
                 ) from None
-        if task["type"] not in TASK_TYPES:
+        if not isinstance(task["type"], str) or task["type"] not in TASK_TYPES:
             raise ConfigError(
                 f"'tasks[{i}].type' is {task['type']!r}; known types: {sorted(TASK_TYPES)}."
             )
+        _check_task_spec(task, i)
         resolved.append(dict(task))
+    names = [task["name"] for task in resolved]
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        raise ConfigError(f"'tasks' names task(s) {twice} twice; every task needs its own name.")
     return resolved
+
+
+def _check_task_spec(task, i):
+    """Builds the task's `TaskSpec` (label set, weight, head options; its loss and
+    metrics by name) so that a bad value is refused before any data is loaded."""
+    from keras_mtl.tasks.task_spec import TaskSpec
+
+    try:
+        spec = TaskSpec(**{key: value for key, value in task.items() if key != "type_module"})
+        if task.get("loss") is not None:
+            spec.resolved_loss()
+        if task.get("metrics") is not None:  # (the defaults need no check)
+            spec.resolved_metrics()
+    except (ValueError, TypeError) as error:  # TypeError: a loss or metric Keras cannot use
+        raise ConfigError(f"'tasks[{i}]': {error}") from None
 
 
 def _check_distribution(training):

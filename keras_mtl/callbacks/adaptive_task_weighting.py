@@ -13,6 +13,7 @@ from keras_mtl.callbacks.task_gradients import (
     shared_variables,
     task_losses_and_gradients,
 )
+from keras_mtl.errors import ConfigError
 from keras_mtl.weighting import get_strategy
 
 logger = logging.getLogger(__name__)
@@ -89,20 +90,20 @@ class AdaptiveTaskWeighting(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         model = self.model
         if not hasattr(model, "task_weights") or not hasattr(model, "task_names"):
-            raise ValueError("AdaptiveTaskWeighting needs a keras_mtl MultiTaskModel.")
+            raise ConfigError("AdaptiveTaskWeighting needs a keras_mtl MultiTaskModel.")
         names = model.task_names
         self.strategy.check_tasks(names)
         if getattr(self.strategy, "requires_model_variables", False) and (
             model.task_weights.log_variances is None
         ):
-            raise ValueError(
+            raise ConfigError(
                 f"The '{self.strategy.name}' strategy needs learned log-variances in the "
                 "model: build it with MultiTaskModel(..., uncertainty_weighting=True) "
                 "(config: `weighting: {strategy: uncertainty}`)."
             )
         if self.strategy.needs_gradients:
             if self.gradient_data is None:
-                raise ValueError(
+                raise ConfigError(
                     f"The '{self.strategy.name}' strategy needs gradient_data: a batch "
                     "(or tf.data) of (x, y, sample_weight) to measure task gradients on."
                 )
@@ -144,7 +145,7 @@ class AdaptiveTaskWeighting(keras.callbacks.Callback):
             logs[f"{name}_weight"] = weight
         self.history.append(applied)
         if self.strategy.needs_validation and not any(k.startswith("val_") for k in logs):
-            raise ValueError(
+            raise ConfigError(
                 f"The '{self.strategy.name}' strategy reads validation metrics: pass "
                 "validation_data to fit()."
             )

@@ -12,6 +12,9 @@ import warnings
 import numpy as np
 import tensorflow as tf
 
+from keras_mtl.checks import check_known_tasks, check_number
+from keras_mtl.datasets.labeled_texts import LabeledTexts
+from keras_mtl.errors import ConfigError, DataError
 from keras_mtl.preprocessing.words import split_words
 from keras_mtl.tasks.task_type import MISSING_ID
 
@@ -34,16 +37,12 @@ def encode_labels(tasks, data, unknown_labels="error"):
         dict task → list of encoded targets.
     """
     if unknown_labels not in UNKNOWN_LABEL_POLICIES:
-        raise ValueError(
+        raise ConfigError(
             f"unknown_labels must be one of {UNKNOWN_LABEL_POLICIES}, got {unknown_labels!r}."
         )
+    check_dataset(data)
     specs = {spec.name: spec for spec in tasks}
-    unknown_tasks = sorted(set(data.labels) - set(specs))
-    if unknown_tasks:
-        raise ValueError(
-            f"{data.name}: labels for unknown task(s) {unknown_tasks}; the model's "
-            f"tasks are {sorted(specs)}."
-        )
+    check_known_tasks(data.labels, list(specs), f"{data.name}: labels for", error=DataError)
     encoded = {}
     word_counts = None  # counted once, for all word-level tasks
     if any(specs[task].token_level for task in data.labels):
@@ -54,7 +53,7 @@ def encode_labels(tasks, data, unknown_labels="error"):
         targets = []
         for i, label in enumerate(values):
             if spec.text_pair and label is not None and data.pair(i) is None:
-                raise ValueError(
+                raise DataError(
                     f"{data.name}: example {i}: task '{task}' is a text-pair task but "
                     "the example has only one text (give its second text, e.g. with "
                     "pair_field= in read_csv / read_jsonl)."
@@ -63,7 +62,7 @@ def encode_labels(tasks, data, unknown_labels="error"):
             try:
                 targets.append(task_type.encode(spec, label, num_words, unknown_labels))
             except ValueError as error:
-                raise ValueError(f"{data.name}: example {i}: {error}") from None
+                raise DataError(f"{data.name}: example {i}: {error}") from None
         encoded[task] = targets
     return encoded
 
@@ -90,8 +89,6 @@ def encode_examples(preprocessor, data, unknown_labels="error", batch_size=1024)
         chunks.append(
             preprocessor.encode(np.asarray(data.texts[start:stop], dtype=object), y, pairs)
         )
-    if not chunks:
-        raise ValueError(f"{data.name}: the dataset is empty.")
     encoded = tf.nest.map_structure(lambda *parts: tf.concat(parts, axis=0), *chunks)
     truncated = preprocessor.count_truncated(encoded)
     if truncated:
@@ -139,8 +136,8 @@ def make_dataset(
     >>> train_ds = make_dataset(model.preprocessor, atis["train"], shuffle=True)
     >>> model.fit(train_ds, epochs=3)
     """
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}.")
+    check_preprocessor(preprocessor)
+    check_batching(batch_size, bucket_step, seed)
     if encoded is None:
         encoded = encode_examples(preprocessor, data, unknown_labels)
     elements = {
@@ -185,6 +182,37 @@ def make_dataset(
     return ds.map(to_model_inputs, num_parallel_calls=tf.data.AUTOTUNE).prefetch(
         tf.data.AUTOTUNE
     )
+
+
+def check_dataset(data, what=None):
+    """Raises `DataError` unless `data` is a non-empty `LabeledTexts`; `what`
+    names it in messages (default: its name)."""
+    if not isinstance(data, LabeledTexts):
+        raise DataError(
+            f"{what or 'data'} must be a LabeledTexts (from a loader in keras_mtl.datasets, "
+            f"or LabeledTexts(texts, {{task: labels}})), got {type(data).__name__}."
+        )
+    if not len(data):
+        raise DataError(f"{what or repr(data.name)} is empty: it has no examples.")
+
+
+def check_preprocessor(preprocessor):
+    """Raises `ConfigError` unless `preprocessor` is a `MultiTaskPreprocessor`-like
+    object (the model's `model.preprocessor`)."""
+    if not all(hasattr(preprocessor, name) for name in ("tasks", "encode", "pack")):
+        raise ConfigError(
+            "pass the model's preprocessor (model.preprocessor, a MultiTaskPreprocessor), "
+            f"got {type(preprocessor).__name__}."
+        )
+
+
+def check_batching(batch_size, bucket_step, seed):
+    """Raises `ConfigError` for a batch size, bucket step or seed that cannot be used."""
+    check_number(batch_size, "batch_size", at_least=1, integer=True)
+    if bucket_step is not None:
+        check_number(bucket_step, "bucket_step (or None: pad to sequence_length)",
+                     at_least=1, integer=True)
+    check_number(seed, "seed", at_least=0, integer=True)
 
 
 def _dense_element(element):

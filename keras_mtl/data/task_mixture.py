@@ -4,9 +4,16 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_mtl.data.pipeline import encode_examples
+from keras_mtl.checks import check_known_tasks, check_number
+from keras_mtl.data.pipeline import (
+    check_batching,
+    check_dataset,
+    check_preprocessor,
+    encode_examples,
+)
 from keras_mtl.data.samplers import FixedSampler, get_sampler
 from keras_mtl.datasets.labeled_texts import LabeledTexts
+from keras_mtl.errors import ConfigError, DataError
 
 
 class TaskMixture:
@@ -72,13 +79,18 @@ class TaskMixture:
         unknown_labels="error",
     ):
         if not isinstance(datasets, dict) or not datasets:
-            raise ValueError(
+            raise DataError(
                 "`datasets` must be a non-empty dict of dataset name → LabeledTexts, "
                 f"got {type(datasets).__name__}."
             )
-        for value in (batch_size, epochs):
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"batch_size and epochs must be integers >= 1, got {value!r}.")
+        check_preprocessor(preprocessor)
+        check_batching(batch_size, bucket_step, seed)
+        epochs = check_number(epochs, "epochs", at_least=1, integer=True)
+        if examples_per_epoch is not None:
+            examples_per_epoch = check_number(
+                examples_per_epoch, "examples_per_epoch (or None: the datasets' total size)",
+                at_least=1, integer=True,
+            )
         self.names = list(datasets)
         self.tasks = list(preprocessor.tasks)
         _check_datasets(datasets, self.tasks)
@@ -92,7 +104,7 @@ class TaskMixture:
             self.sizes.sum() if examples_per_epoch is None else examples_per_epoch
         )
         if self.examples_per_epoch < batch_size:
-            raise ValueError(
+            raise ConfigError(
                 f"examples_per_epoch ({self.examples_per_epoch}) must be >= batch_size "
                 f"({batch_size})."
             )
@@ -162,7 +174,7 @@ class TaskMixture:
     # === Stream ===
     def set_epoch(self, epoch):
         if not 0 <= epoch < self.epochs:
-            raise ValueError(
+            raise ConfigError(
                 f"This TaskMixture was planned for {self.epochs} epochs; Keras asked for "
                 f"epoch {epoch}. Build it with epochs= the number passed to fit."
             )
@@ -241,18 +253,9 @@ def _check_datasets(datasets, tasks):
     specs = {spec.name: spec for spec in tasks}
     labelled = set()
     for name, data in datasets.items():
-        if not isinstance(data, LabeledTexts):
-            raise ValueError(
-                f"Dataset {name!r} must be a LabeledTexts, got {type(data).__name__}."
-            )
-        if not len(data):
-            raise ValueError(f"Dataset {name!r} is empty.")
-        unknown = sorted(set(data.labels) - set(specs))
-        if unknown:
-            raise ValueError(
-                f"Dataset {name!r} has labels for unknown task(s) {unknown}; the "
-                f"model's tasks are {sorted(specs)}."
-            )
+        check_dataset(data, f"Dataset {name!r}")
+        check_known_tasks(data.labels, list(specs), f"Dataset {name!r} has labels for",
+                          error=DataError)
         for task, values in data.labels.items():
             spec = specs[task]
             if all(value is None for value in values):
@@ -260,17 +263,18 @@ def _check_datasets(datasets, tasks):
             labelled.add(task)
             if spec.labels is None:
                 continue
-            extra = sorted(set(spec.task_type.collect_labels(values)) - set(spec.labels))
+            extra = sorted(set(spec.task_type.collect_labels(values)) - set(spec.label_ids),
+                           key=str)
             if extra:
                 shown = extra[:10] + (["..."] if len(extra) > 10 else [])
-                raise ValueError(
+                raise DataError(
                     f"Dataset {name!r}, task '{task}': {len(extra)} label(s) not in the "
                     f"TaskSpec's label set: {shown}. Build the TaskSpec's labels from "
                     "this data, or map these labels first."
                 )
     without = [spec.name for spec in tasks if spec.name not in labelled]
     if without:
-        raise ValueError(
+        raise DataError(
             f"Task(s) {without} have no labels in any dataset of the mixture "
             f"({sorted(datasets)}); every task needs training data."
         )

@@ -3,6 +3,8 @@ sentences. WNUT-2016 ships this way, and it is the easiest format for bringing
 your own token-classification data."""
 
 from keras_mtl.datasets.labeled_texts import LabeledTexts
+from keras_mtl.datasets.text_lines import text_lines
+from keras_mtl.errors import DataError
 from keras_mtl.preprocessing.words import split_words
 
 
@@ -30,38 +32,39 @@ def read_conll(path, task="ner", name=None, token_column=0, tag_column=-1):
             return
         text = " ".join(words)
         if len(split_words(text)) != len(words):
-            raise ValueError(
-                f"{path}:{line_number}: a token of this sentence contains whitespace "
-                f"or is empty; tokens must be single words: {words!r}."
+            raise DataError(
+                "a token of this sentence contains whitespace or is empty; tokens "
+                f"must be single words: {words!r}.", path, line_number,
             )
         texts.append(text)
         tags.append(list(sentence_tags))
         words.clear()
         sentence_tags.clear()
 
-    with open(path, encoding="utf-8") as f:
-        number = 0
-        for number, line in enumerate(f, 1):
-            line = line.rstrip("\r\n")
-            if not line.strip():
-                end_sentence(number)
-                continue
-            fields = line.split("\t") if "\t" in line else line.split()
-            if fields[0] == "-DOCSTART-":
-                continue
-            try:
-                if len(fields) < 2:
-                    raise IndexError
-                word, tag = fields[token_column], fields[tag_column]
-            except IndexError:
-                raise ValueError(
-                    f"{path}:{number}: expected a token and a tag, got {line!r}."
-                ) from None
-            if not word.strip() or not tag.strip():
-                raise ValueError(f"{path}:{number}: empty token or tag in {line!r}.")
-            words.append(word.strip())
-            sentence_tags.append(tag.strip())
-        end_sentence(number)
+    number = 0
+    for number, line in text_lines(path):
+        line = line.rstrip("\r\n")
+        if not line.strip():
+            end_sentence(number)
+            continue
+        fields = line.split("\t") if "\t" in line else line.split()
+        if fields[0] == "-DOCSTART-":
+            continue
+        try:
+            if len(fields) < 2:
+                raise IndexError
+            word, tag = fields[token_column], fields[tag_column]
+        except IndexError:
+            raise DataError(
+                f"expected a token and a tag (columns {token_column} and {tag_column}), "
+                f"got {line!r}.", path, number,
+            ) from None
+        if not word.strip() or not tag.strip():
+            raise DataError(f"empty token or tag in {line!r}.", path, number)
+        words.append(word.strip())
+        sentence_tags.append(tag.strip())
+    end_sentence(number)
     if not texts:
-        raise ValueError(f"{path}: no sentences found.")
+        raise DataError("no sentences found (the file is empty or holds only blank and "
+                        "-DOCSTART- lines).", path)
     return LabeledTexts(texts, {task: tags}, name=name)

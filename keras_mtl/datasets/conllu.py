@@ -23,6 +23,8 @@ import os
 import re
 
 from keras_mtl.datasets.labeled_texts import LabeledTexts
+from keras_mtl.datasets.text_lines import text_lines
+from keras_mtl.errors import ConfigError, DataError
 
 FIELDS = ("ID", "FORM", "LEMMA", "UPOS", "XPOS", "FEATS", "HEAD", "DEPREL", "DEPS", "MISC")
 COLUMNS = ("upos", "xpos", "parse")
@@ -42,26 +44,10 @@ def _task_columns(tasks, path):
         tasks = {task: task for task in tasks}
     unknown = sorted(set(tasks.values()) - set(COLUMNS))
     if unknown:
-        raise ValueError(
+        raise ConfigError(
             f"{path}: no CoNLL-U column(s) {unknown}; available: {list(COLUMNS)}."
         )
     return tasks
-
-
-def _decoded_lines(path):
-    """`(line number, text)` of every line, decoded one by one so that a bad
-    byte is reported with its line."""
-    with open(path, "rb") as f:
-        data = f.read()
-    for number, raw in enumerate(data.split(b"\n"), 1):
-        try:
-            line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
-        except UnicodeDecodeError as error:
-            raise ValueError(
-                f"{path}:{number}: not valid UTF-8 (byte 0x{raw[error.start]:02x} at "
-                f"column {error.start + 1})."
-            ) from None
-        yield number, line.rstrip("\r")
 
 
 class _Sentence:
@@ -76,63 +62,69 @@ class _Sentence:
         path = self.path
         fields = line.split("\t")
         if len(fields) != len(FIELDS):
-            raise ValueError(
-                f"{path}:{number}: expected {len(FIELDS)} tab-separated fields, "
-                f"got {len(fields)}: {line!r}."
+            raise DataError(
+                f"expected {len(FIELDS)} tab-separated fields, "
+                f"got {len(fields)}: {line!r}.",
+                path, number,
             )
         for name, value in zip(FIELDS, fields):
             if not value:
-                raise ValueError(f"{path}:{number}: empty {name} field (use '_'): {line!r}.")
+                raise DataError(f"empty {name} field (use '_'): {line!r}.", path, number)
         if self.start is None:
             self.start = number
         word_id = fields[0]
         if _RANGE_ID.fullmatch(word_id) or _EMPTY_NODE_ID.fullmatch(word_id):
             return  # multiword token or empty node: not part of the basic tree
         if not _WORD_ID.fullmatch(word_id):
-            raise ValueError(f"{path}:{number}: ID {word_id!r} is not an integer.")
+            raise DataError(f"ID {word_id!r} is not an integer.", path, number)
         if int(word_id) != len(self.words) + 1:
-            raise ValueError(
-                f"{path}:{number}: ID {word_id} out of order; expected "
-                f"{len(self.words) + 1} (IDs run 1..n within a sentence)."
+            raise DataError(
+                f"ID {word_id} out of order; expected "
+                f"{len(self.words) + 1} (IDs run 1..n within a sentence).",
+                path, number,
             )
         form = fields[1]
         if any(char.isspace() for char in form):
-            raise ValueError(
-                f"{path}:{number}: FORM {form!r} contains whitespace; a word must be "
-                f"one space-separated token of the text."
+            raise DataError(
+                f"FORM {form!r} contains whitespace; a word must be "
+                "one space-separated token of the text.",
+                path, number,
             )
         if not _HEAD.fullmatch(fields[6]):
-            raise ValueError(f"{path}:{number}: HEAD {fields[6]!r} is not an integer.")
+            raise DataError(f"HEAD {fields[6]!r} is not an integer.", path, number)
         self.words.append((number, fields))
 
     def finish(self):
         """`(text, {column: label})`, after checking the heads form one tree."""
         path, words = self.path, self.words
         if not words:
-            raise ValueError(f"{path}:{self.start}: sentence has no words (integer IDs).")
+            raise DataError("sentence has no words (integer IDs).", path, self.start)
         n = len(words)
         heads = [int(fields[6]) for _, fields in words]
         roots = []
         for (number, _), head in zip(words, heads):
             if not 0 <= head <= n:
-                raise ValueError(
-                    f"{path}:{number}: HEAD {head} out of range 0..{n} "
-                    f"(the sentence has {n} words)."
+                raise DataError(
+                    f"HEAD {head} out of range 0..{n} "
+                    f"(the sentence has {n} words).",
+                    path, number,
                 )
             if head == 0:
                 roots.append(number)
         if not roots:
-            raise ValueError(
-                f"{path}:{words[0][0]}: sentence has no root (no word with HEAD 0)."
+            raise DataError(
+                "sentence has no root (no word with HEAD 0).",
+                path, words[0][0],
             )
         if len(roots) > 1:
-            raise ValueError(
-                f"{path}:{roots[1]}: second root of the sentence (HEAD 0 also at line "
-                f"{roots[0]}); a tree has exactly one."
+            raise DataError(
+                f"second root of the sentence (HEAD 0 also at line "
+                f"{roots[0]}); a tree has exactly one.",
+                path, roots[1],
             )
         cycle_line = _line_in_cycle(heads, words)
         if cycle_line is not None:
-            raise ValueError(f"{path}:{cycle_line}: HEAD makes a cycle; heads must form a tree.")
+            raise DataError("HEAD makes a cycle; heads must form a tree.", path, cycle_line)
 
         def tags(index):
             values = [fields[index] for _, fields in words]
@@ -183,7 +175,8 @@ def read_conllu(path, tasks=None, name=None):
         name: a short name for messages (default: the path).
 
     Raises:
-        ValueError: naming `path:line` for any malformed line or tree.
+        DataError: naming `path:line` for any malformed line or tree, a byte
+            that is not UTF-8, a missing file or a folder.
 
     Example:
 
@@ -217,8 +210,10 @@ def read_conllu(path, tasks=None, name=None):
                 columns[column].append(label)
         sentence = _Sentence(path)
 
-    number = 0
-    for number, line in _decoded_lines(path):
+    end = 1  # the line where the file ends (after a final newline, the next one)
+    for number, raw in text_lines(path):
+        line = raw.rstrip("\r\n")
+        end = number + 1 if raw.endswith("\n") else number
         if not line.strip():
             end_sentence()
         elif line.startswith("#"):
@@ -227,7 +222,7 @@ def read_conllu(path, tasks=None, name=None):
             sentence.add(number, line)
     end_sentence()  # the last sentence may lack its closing blank line
     if not texts:
-        raise ValueError(f"{path}:{number}: no sentences in the file (empty or comments only).")
+        raise DataError("no sentences in the file (empty or comments only).", path, end)
     labels = {task: columns[column] for task, column in tasks.items()}
     return LabeledTexts(texts, labels, name=name or f"{path}")
 
@@ -236,7 +231,7 @@ def _find_split_file(directory, split):
     pattern = os.path.join(directory, f"*-ud-{split}.conllu")
     matches = sorted(glob.glob(pattern))
     if len(matches) > 1:
-        raise ValueError(f"Several {split} files match {pattern!r}: {matches}.")
+        raise DataError(f"Several {split} files match {pattern!r}: {matches}.")
     return matches[0] if matches else None
 
 
@@ -265,7 +260,7 @@ def load_ud(directory=None, train=None, dev=None, test=None, tasks=None, seed=0)
     paths = {"train": train, "dev": dev, "test": test}
     if directory is not None:
         if not os.path.isdir(directory):
-            raise ValueError(f"UD treebank directory {directory!r} does not exist.")
+            raise DataError(f"UD treebank directory {directory!r} does not exist.")
         for split in SPLITS:
             if paths[split] is None:
                 paths[split] = _find_split_file(directory, split)
@@ -274,7 +269,7 @@ def load_ud(directory=None, train=None, dev=None, test=None, tasks=None, seed=0)
             f"no file matching '*-ud-train.conllu' in {directory!r}"
             if directory is not None else "neither `directory` nor `train` given"
         )
-        raise ValueError(f"UD treebank: no train file ({where}).")
+        raise DataError(f"UD treebank: no train file ({where}).")
     return {
         split: read_conllu(path, tasks=tasks, name=f"ud/{split}")
         for split, path in paths.items()

@@ -2,6 +2,9 @@
 
 import numpy as np
 
+from keras_mtl.checks import check_number
+from keras_mtl.errors import DataError
+
 
 class LabeledTexts:
     """A list of texts (or text pairs) and, per task, one label per text (`None` = no label).
@@ -29,28 +32,38 @@ class LabeledTexts:
     """
 
     def __init__(self, texts, labels=None, name="data", pairs=None):
-        texts = list(texts)
+        texts = _as_list(texts, "texts", name)
         for i, text in enumerate(texts):
             if not isinstance(text, str):
-                raise ValueError(f"{name}: text {i} is not a string: {text!r}.")
+                raise DataError(f"text {i} is not a string: {text!r}.", name)
             if not text.strip():
-                raise ValueError(f"{name}: text {i} is empty.")
+                raise DataError(f"text {i} is empty.", name)
         if pairs is not None:
-            pairs = list(pairs)
+            pairs = _as_list(pairs, "pairs", name)
             if len(pairs) != len(texts):
-                raise ValueError(f"{name}: {len(pairs)} second texts for {len(texts)} texts.")
+                raise DataError(f"{len(pairs)} second texts for {len(texts)} texts.", name)
             for i, pair in enumerate(pairs):
                 if pair is not None and not isinstance(pair, str):
-                    raise ValueError(f"{name}: second text {i} is not a string: {pair!r}.")
+                    raise DataError(f"second text {i} is not a string: {pair!r}.", name)
             pairs = [pair if pair and pair.strip() else None for pair in pairs]
             if all(pair is None for pair in pairs):
                 pairs = None
-        labels = {task: list(values) for task, values in (labels or {}).items()}
+        if labels is not None and not isinstance(labels, dict):
+            raise DataError(
+                f"labels must be a dict task name → list of labels (one per text), got "
+                f"{type(labels).__name__}.", name,
+            )
+        for task in labels or {}:
+            if not isinstance(task, str):
+                raise DataError(f"task names must be strings, got {task!r}.", name)
+        labels = {
+            task: _as_list(values, f"labels of task '{task}'", name)
+            for task, values in (labels or {}).items()
+        }
         for task, values in labels.items():
             if len(values) != len(texts):
-                raise ValueError(
-                    f"{name}: task '{task}' has {len(values)} labels for "
-                    f"{len(texts)} texts."
+                raise DataError(
+                    f"task '{task}' has {len(values)} labels for {len(texts)} texts.", name
                 )
         self.texts = texts
         self.labels = labels
@@ -83,8 +96,8 @@ class LabeledTexts:
         tasks = list(tasks)
         missing = sorted(set(tasks) - set(self.labels))
         if missing:
-            raise ValueError(
-                f"{self.name}: no label column(s) {missing}; it has {sorted(self.labels)}."
+            raise DataError(
+                f"no label column(s) {missing}; it has {sorted(self.labels)}.", self.name
             )
         return LabeledTexts(
             self.texts, {task: self.labels[task] for task in tasks}, name=name or self.name,
@@ -104,9 +117,11 @@ class LabeledTexts:
         >>> sorted(parts)
         ['dev', 'test', 'train']
         """
+        for split, fraction in fractions.items():
+            check_number(fraction, f"split fraction {split!r}", above=0, below=1)
         total = sum(fractions.values())
         if "train" in fractions or not 0 < total < 1:
-            raise ValueError(
+            raise DataError(
                 f"Split fractions must name held-out splits and sum to less than 1, "
                 f"got {fractions}."
             )
@@ -143,4 +158,17 @@ class LabeledTexts:
         """Sorted distinct label names of `task` (tags flattened for list labels)."""
         from keras_mtl.tasks.task_type import TaskType
 
+        if task not in self.labels:
+            raise DataError(f"no label column {task!r}; it has {sorted(self.labels)}.", self.name)
         return TaskType().collect_labels(self.labels[task])
+
+
+def _as_list(values, what, name):
+    """`values` as a list. A string is refused (`list("ab")` would make one item per
+    character), and so are mappings and sets (no order) and non-iterables."""
+    if isinstance(values, (str, bytes, dict, set, frozenset)) or not hasattr(values, "__iter__"):
+        raise DataError(
+            f"{what} must be a list (one entry per example), got {type(values).__name__}"
+            f"{' ' + repr(values[:40]) if isinstance(values, str) else ''}.", name,
+        )
+    return list(values)

@@ -7,7 +7,9 @@ import keras_hub
 import tensorflow as tf
 from keras_hub.src.utils.tensor_utils import preprocessing_function
 
+from keras_mtl.checks import check_known_tasks
 from keras_mtl.decoding import decode_batch
+from keras_mtl.errors import InputError
 from keras_mtl.preprocessing import alignment, packing
 from keras_mtl.preprocessing.bert_tokenizer import BertWordPieceTokenizer  # noqa: F401  (for loading)
 from keras_mtl.tasks import MISSING_ID, check_task_list
@@ -107,12 +109,8 @@ class MultiTaskPreprocessor(keras_hub.models.Preprocessor):
             text_pair = tf.reshape(tf.convert_to_tensor(text_pair, tf.string), [-1])
             pair_ids = self._subwords(text_pair, unk_id)[1].merge_dims(1, 2)
         y = dict(y or {})
-        unknown = sorted(set(y) - {spec.name for spec in self.tasks})
-        if unknown:
-            raise ValueError(
-                f"Labels given for unknown task(s) {unknown}; the tasks are "
-                f"{[spec.name for spec in self.tasks]}."
-            )
+        check_known_tasks(y, [spec.name for spec in self.tasks], "Labels given for",
+                          error=InputError)
         length_a = tf.reduce_sum(subwords.row_lengths(axis=2), axis=1)
         keep_a, keep_b = packing.segment_lengths(
             length_a, pair_ids.row_lengths(), self.sequence_length

@@ -3,6 +3,9 @@
 import keras
 import numpy as np
 
+from keras_mtl.checks import check_known_tasks, check_number
+from keras_mtl.errors import InputError
+
 
 @keras.saving.register_keras_serializable(package="keras_mtl")
 class TaskWeights(keras.layers.Layer):
@@ -36,11 +39,8 @@ class TaskWeights(keras.layers.Layer):
         self.task_names = list(task_names)
         if initial_weights is None:
             initial_weights = [1.0] * len(self.task_names)
-        initial_weights = [float(w) for w in initial_weights]
-        if len(initial_weights) != len(self.task_names):
-            raise ValueError(
-                f"{len(initial_weights)} initial weights for {len(self.task_names)} tasks."
-            )
+        given = self._by_task(initial_weights, "initial_weights")
+        initial_weights = [given.get(name, 1.0) for name in self.task_names]
         self.initial_weights = initial_weights
         self.values = self.add_weight(
             shape=(len(self.task_names),),
@@ -86,20 +86,38 @@ class TaskWeights(keras.layers.Layer):
         return {name: float(v) for name, v in zip(self.task_names, values)}
 
     def assign(self, weights):
-        """Sets the weights of the tasks named in `weights` (a dict); others keep theirs."""
-        unknown = sorted(set(weights) - set(self.task_names))
-        if unknown:
-            raise ValueError(
-                f"Weights given for unknown task(s) {unknown}; the tasks are "
-                f"{self.task_names}."
-            )
+        """Sets task weights from a dict `{task: weight}` (tasks left out keep theirs)
+        or a list with one weight per task, in `task_names` order.
+
+        Raises `InputError` naming the task for a weight that is not a finite
+        number >= 0, and for an unknown task or a list of the wrong length.
+        """
         values = np.array(keras.ops.convert_to_numpy(self.values), "float32")
-        for name, weight in weights.items():
-            weight = float(weight)
-            if not np.isfinite(weight) or weight < 0:
-                raise ValueError(f"Task '{name}': weight must be >= 0, got {weight}.")
+        for name, weight in self._by_task(weights, "weights").items():
             values[self.task_names.index(name)] = weight
         self.values.assign(values)
+
+    def _by_task(self, weights, what):
+        """`{task: float}` from a dict or a sequence in task order, each checked."""
+        if isinstance(weights, dict):
+            check_known_tasks(weights, self.task_names, f"`{what}` names", error=InputError)
+        elif isinstance(weights, (list, tuple, np.ndarray)) and np.ndim(weights) == 1:
+            if len(weights) != len(self.task_names):
+                raise InputError(
+                    f"{len(weights)} {what} for {len(self.task_names)} tasks "
+                    f"{self.task_names}; give one per task in this order, or a dict "
+                    "{task: weight}."
+                )
+            weights = dict(zip(self.task_names, weights))
+        else:
+            raise InputError(
+                f"`{what}` must be a dict {{task: weight}} or a list with one weight per "
+                f"task {self.task_names}, got {weights!r}."
+            )
+        return {
+            name: check_number(weight, f"Task '{name}': weight", at_least=0, error=InputError)
+            for name, weight in weights.items()
+        }
 
     def get_config(self):
         config = super().get_config()

@@ -1,10 +1,13 @@
 """`TaskSpec`: one named task, declared once."""
 
 import math
+import numbers
 import re
 
 import keras
 
+from keras_mtl.checks import check_number
+from keras_mtl.errors import ConfigError
 from keras_mtl.tasks.registry import get_task_type
 
 _NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
@@ -65,30 +68,38 @@ class TaskSpec:
         text_pair=False,
     ):
         if not isinstance(name, str) or not _NAME_PATTERN.match(name):
-            raise ValueError(
+            raise ConfigError(
                 f"Task name must be letters, digits and '_' starting with a letter; "
                 f"got {name!r}."
             )
         self.name = name
         self.type = get_task_type(type).name
         if labels is not None:
-            if isinstance(labels, str):
-                raise ValueError(
-                    f"Task '{name}': labels must be a list of names, got the string "
-                    f"{labels!r}."
+            if not isinstance(labels, (list, tuple)):
+                got = f"the string {labels!r}" if isinstance(labels, str) else repr(labels)
+                raise ConfigError(
+                    f"Task '{name}': labels must be a list of names (in id order), got {got}."
                 )
+            for label in labels:
+                if isinstance(label, bool) or not isinstance(label, (str, numbers.Integral)) or (
+                    isinstance(label, str) and not label.strip()
+                ):
+                    raise ConfigError(
+                        f"Task '{name}': label {label!r} in {labels!r} is not a name; labels "
+                        "are non-empty strings (or integers)."
+                    )
             labels = [str(label) for label in labels]
             if not self.task_type.needs_labels:
-                raise ValueError(
+                raise ConfigError(
                     f"Task '{name}' is {self.type}: it takes no label set, got {labels}."
                 )
             if len(labels) == 0:
-                raise ValueError(f"Task '{name}': the label set is empty.")
+                raise ConfigError(f"Task '{name}': the label set is empty.")
             duplicates = sorted({x for x in labels if labels.count(x) > 1})
             if duplicates:
-                raise ValueError(f"Task '{name}': duplicate labels {duplicates}.")
+                raise ConfigError(f"Task '{name}': duplicate labels {duplicates}.")
             if len(labels) < self.task_type.min_labels:
-                raise ValueError(
+                raise ConfigError(
                     f"Task '{name}': a {self.type} task needs at least "
                     f"{self.task_type.min_labels} labels, got {labels}."
                 )
@@ -96,35 +107,35 @@ class TaskSpec:
         self.loss = loss
         self.metrics = metrics
         if isinstance(weight, bool) or not isinstance(weight, (int, float)):
-            raise ValueError(f"Task '{name}': weight must be a number, got {weight!r}.")
+            raise ConfigError(f"Task '{name}': weight must be a number, got {weight!r}.")
         if not math.isfinite(weight) or weight < 0:
-            raise ValueError(f"Task '{name}': weight must be >= 0, got {weight}.")
+            raise ConfigError(f"Task '{name}': weight must be >= 0, got {weight}.")
         self.weight = float(weight)
         if pooling not in POOLING_MODES:
-            raise ValueError(
+            raise ConfigError(
                 f"Task '{name}': pooling must be one of {POOLING_MODES}, got {pooling!r}."
             )
         self.pooling = pooling
-        if not 0.0 <= float(dropout) < 1.0:
-            raise ValueError(f"Task '{name}': dropout must be in [0, 1), got {dropout}.")
-        self.dropout = float(dropout)
-        if hidden_dim is not None and int(hidden_dim) <= 0:
-            raise ValueError(f"Task '{name}': hidden_dim must be > 0, got {hidden_dim}.")
-        self.hidden_dim = None if hidden_dim is None else int(hidden_dim)
-        if not 0.0 < float(threshold) < 1.0:
-            raise ValueError(
-                f"Task '{name}': threshold must be in (0, 1), got {threshold}."
-            )
-        self.threshold = float(threshold)
+        self.dropout = check_number(dropout, f"Task '{name}': dropout", at_least=0, below=1)
+        self.hidden_dim = None if hidden_dim is None else check_number(
+            hidden_dim, f"Task '{name}': hidden_dim", at_least=1, integer=True
+        )
+        self.threshold = check_number(threshold, f"Task '{name}': threshold", above=0, below=1)
         if not isinstance(text_pair, bool):
-            raise ValueError(f"Task '{name}': text_pair must be true or false, got {text_pair!r}.")
+            raise ConfigError(f"Task '{name}': text_pair must be true or false, got {text_pair!r}.")
         if text_pair and not self.task_type.supports_text_pair:
-            raise ValueError(
+            raise ConfigError(
                 f"Task '{name}': a {self.type} task cannot read a text pair "
                 "(text_pair=True is for sentence-level types)."
             )
         self.text_pair = text_pair
         self.label_ids = {} if labels is None else {x: i for i, x in enumerate(labels)}
+        # Integer labels are stored as strings ("1"); data read from JSON keeps
+        # them as ints (1): both spellings find the id.
+        self.label_ids.update({
+            int(x): i for x, i in list(self.label_ids.items())
+            if re.fullmatch(r"-?[0-9]+", x) and str(int(x)) == x
+        })
 
     @property
     def task_type(self):
@@ -155,7 +166,7 @@ class TaskSpec:
     def check_ready(self):
         """Raises if the spec cannot build a head yet (a label set is missing)."""
         if self.task_type.needs_labels and self.labels is None:
-            raise ValueError(
+            raise ConfigError(
                 f"Task '{self.name}' ({self.type}) has no labels: pass labels=[...] "
                 "or build it from data with TaskSpec.with_labels()."
             )
@@ -169,7 +180,7 @@ class TaskSpec:
         if self.metrics is None:
             return self.task_type.default_metrics(self)
         if isinstance(self.metrics, (str, dict)) or not hasattr(self.metrics, "__iter__"):
-            raise ValueError(
+            raise ConfigError(
                 f"Task '{self.name}': metrics must be a list, got {self.metrics!r}."
             )
         return [keras.metrics.get(m) for m in self.metrics]
@@ -234,10 +245,13 @@ def check_task_list(tasks):
     if isinstance(tasks, TaskSpec):
         tasks = [tasks]
     if not tasks:
-        raise ValueError("A multi-task model needs at least one TaskSpec.")
+        raise ConfigError("A multi-task model needs at least one TaskSpec.")
+    for task in tasks:
+        if not isinstance(task, (TaskSpec, dict)):
+            raise ConfigError(f"Tasks must be TaskSpecs (or their configs), got {task!r}.")
     specs = [t if isinstance(t, TaskSpec) else TaskSpec.from_config(t) for t in tasks]
     names = [t.name for t in specs]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
-        raise ValueError(f"Duplicate task names: {duplicates}.")
+        raise ConfigError(f"Duplicate task names: {duplicates}; every task needs its own name.")
     return specs

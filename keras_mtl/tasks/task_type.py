@@ -182,8 +182,13 @@ class TaskType:
 
 def check_word_labels(spec, label, num_words, unit="labels"):
     """Raises unless `label` is a list with one entry per word (word-level types)."""
-    if isinstance(label, str) or (num_words is not None and len(label) != num_words):
-        got = "a string" if isinstance(label, str) else f"{len(label)} {unit}"
+    if not isinstance(label, (list, tuple, np.ndarray)):
+        raise ValueError(
+            f"task '{spec.name}': word-level labels must be a list ({unit}, one per word), "
+            f"got {label!r}."
+        )
+    if num_words is not None and len(label) != num_words:
+        got = f"{len(label)} {unit}"
         raise ValueError(
             f"task '{spec.name}': {num_words} words but {got} (one per word; words "
             "are separated by whitespace)."

@@ -4,6 +4,7 @@ Each strategy is pure (no Keras): it maps what it observes to task weights.
 `keras_mtl.callbacks.AdaptiveTaskWeighting` applies them to a model.
 """
 
+from keras_mtl.errors import ConfigError
 from keras_mtl.weighting.base import WeightingStrategy
 from keras_mtl.weighting.dwa import DynamicWeightAverage
 from keras_mtl.weighting.gradnorm import GradNorm
@@ -29,16 +30,16 @@ def get_strategy(strategy, **options):
     """A strategy instance from a registered name (with options) or an instance."""
     if isinstance(strategy, WeightingStrategy):
         if options:
-            raise ValueError("Options are only accepted with a strategy name.")
+            raise ConfigError("Options are only accepted with a strategy name.")
         return strategy
-    if strategy not in STRATEGIES:
-        raise ValueError(
+    if not isinstance(strategy, str) or strategy not in STRATEGIES:
+        raise ConfigError(
             f"Unknown weighting strategy {strategy!r}; known: {sorted(STRATEGIES)}."
         )
     try:
         return STRATEGIES[strategy](**options)
-    except TypeError as error:
-        raise ValueError(f"Bad options for weighting strategy {strategy!r}: {error}") from None
+    except TypeError as error:  # an option the strategy does not take
+        raise ConfigError(f"Bad options for weighting strategy {strategy!r}: {error}") from None
 
 
 __all__ = [

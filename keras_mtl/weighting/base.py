@@ -7,6 +7,9 @@ per-task gradient norms) into task weights, and knows nothing of Keras. The
 
 import math
 
+from keras_mtl.checks import check_known_tasks  # noqa: F401  (strategies import it from here)
+from keras_mtl.errors import ConfigError
+
 
 class WeightingStrategy:
     """Base class. Subclasses override the hooks they need.
@@ -66,14 +69,14 @@ def task_losses_from_logs(logs, task_names, prefix=""):
     return losses
 
 
-def check_known_tasks(mapping, task_names, what):
-    """Raises if `mapping` (a dict keyed by task) names a task not in `task_names`."""
-    unknown = sorted(set(mapping or {}) - set(task_names))
-    if unknown:
-        raise ValueError(
-            f"{what} name unknown task(s) {unknown}; the model's tasks are "
-            f"{list(task_names)}."
-        )
+def task_mapping(value, what, check_value):
+    """`None`, or a dict task → `check_value(v, "<what>['task']")`; a `ConfigError`
+    for anything but a mapping."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise ConfigError(f"{what} must be a mapping task → value, got {value!r}.")
+    return {task: check_value(v, f"{what}[{task!r}]") for task, v in value.items()}
 
 
 def all_finite(values):

@@ -1,6 +1,7 @@
 """Dynamic Weight Average (Liu, Johns & Davison, "End-to-End Multi-Task Learning
 with Attention", CVPR 2019)."""
 
+from keras_mtl.checks import check_number
 from keras_mtl.weighting.base import (
     WeightingStrategy,
     all_finite,
@@ -40,9 +41,7 @@ class DynamicWeightAverage(WeightingStrategy):
 
     def __init__(self, temperature=2.0):
         super().__init__()
-        if not temperature > 0:
-            raise ValueError(f"DWA temperature must be > 0, got {temperature}.")
-        self.temperature = float(temperature)
+        self.temperature = check_number(temperature, "weighting 'dwa': temperature", above=0)
         self.history = []
 
     def reset(self, task_names, initial_weights):

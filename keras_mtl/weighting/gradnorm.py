@@ -3,6 +3,7 @@ Normalization for Adaptive Loss Balancing in Deep Multitask Networks", ICML 2018
 
 import numpy as np
 
+from keras_mtl.checks import check_number
 from keras_mtl.weighting.base import WeightingStrategy
 
 
@@ -47,16 +48,14 @@ class GradNorm(WeightingStrategy):
 
     def __init__(self, alpha=1.5, learning_rate=0.025, update_every=10, min_weight=1e-3):
         super().__init__()
-        if alpha < 0:
-            raise ValueError(f"GradNorm alpha must be >= 0, got {alpha}.")
-        if not learning_rate > 0:
-            raise ValueError(f"GradNorm learning_rate must be > 0, got {learning_rate}.")
-        if int(update_every) < 1:
-            raise ValueError(f"GradNorm update_every must be >= 1, got {update_every}.")
-        self.alpha = float(alpha)
-        self.learning_rate = float(learning_rate)
-        self.update_every = int(update_every)
-        self.min_weight = float(min_weight)
+        what = "weighting 'gradnorm': "
+        self.alpha = check_number(alpha, what + "alpha", at_least=0)
+        self.learning_rate = check_number(learning_rate, what + "learning_rate", above=0)
+        self.update_every = check_number(update_every, what + "update_every", at_least=1,
+                                         integer=True)
+        # Weights are renormalised to sum to K after the floor: a floor of 1 or
+        # more would pin every weight at 1.
+        self.min_weight = check_number(min_weight, what + "min_weight", at_least=0, below=1)
         self._reset_state()
 
     def _reset_state(self):

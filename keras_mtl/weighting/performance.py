@@ -1,10 +1,13 @@
 """Performance-driven weighting: attention-style weights from validation metrics."""
 
+from keras_mtl.checks import check_number
+from keras_mtl.errors import ConfigError
 from keras_mtl.weighting.base import (
     WeightingStrategy,
     all_finite,
     check_known_tasks,
     softmax_weights,
+    task_mapping,
 )
 
 _LOWER_IS_BETTER = ("loss", "mae", "mse", "rmse", "error")
@@ -44,16 +47,15 @@ class PerformanceWeighting(WeightingStrategy):
 
     def __init__(self, metrics=None, targets=None, temperature=0.1):
         super().__init__()
-        if not temperature > 0:
-            raise ValueError(f"Performance temperature must be > 0, got {temperature}.")
-        self.metrics = dict(metrics) if metrics else None
-        self.targets = dict(targets) if targets else None
-        self.temperature = float(temperature)
+        what = "weighting 'performance': "
+        self.temperature = check_number(temperature, what + "temperature", above=0)
+        self.metrics = task_mapping(metrics, what + "metrics", _log_key) or None
+        self.targets = task_mapping(targets, what + "targets", check_number) or None
         self.best = {}
 
     def check_tasks(self, task_names):
-        check_known_tasks(self.metrics, task_names, "Performance weighting metrics")
-        check_known_tasks(self.targets, task_names, "Performance weighting targets")
+        check_known_tasks(self.metrics, task_names, "Performance weighting metrics name")
+        check_known_tasks(self.targets, task_names, "Performance weighting targets name")
 
     def reset(self, task_names, initial_weights):
         super().reset(task_names, initial_weights)
@@ -108,3 +110,9 @@ class PerformanceWeighting(WeightingStrategy):
 
     def get_config(self):
         return {"metrics": self.metrics, "targets": self.targets, "temperature": self.temperature}
+
+
+def _log_key(value, what):
+    if not isinstance(value, str) or not value:
+        raise ConfigError(f"{what} must be a log key such as 'val_slots_accuracy', got {value!r}.")
+    return value

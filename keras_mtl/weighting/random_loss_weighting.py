@@ -3,6 +3,7 @@ A Litmus Test for Multi-Task Learning", TMLR 2022)."""
 
 import numpy as np
 
+from keras_mtl.checks import check_number
 from keras_mtl.weighting.base import WeightingStrategy, softmax_weights
 
 
@@ -28,7 +29,7 @@ class RandomLossWeighting(WeightingStrategy):
 
     def __init__(self, seed=0):
         super().__init__()
-        self.seed = int(seed)
+        self.seed = check_number(seed, "weighting 'random': seed", at_least=0, integer=True)
         self.draws = 0
 
     def _draw(self):

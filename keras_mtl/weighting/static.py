@@ -1,6 +1,7 @@
 """Static weighting: fixed task weights (equal weighting is the usual baseline)."""
 
-from keras_mtl.weighting.base import WeightingStrategy, check_known_tasks
+from keras_mtl.checks import check_number
+from keras_mtl.weighting.base import WeightingStrategy, check_known_tasks, task_mapping
 
 
 class StaticWeighting(WeightingStrategy):
@@ -24,14 +25,13 @@ class StaticWeighting(WeightingStrategy):
 
     def __init__(self, weights=None):
         super().__init__()
-        if weights is not None:
-            for task, weight in weights.items():
-                if not float(weight) >= 0:
-                    raise ValueError(f"Static weight of '{task}' must be >= 0, got {weight}.")
-        self.weights = None if weights is None else {k: float(v) for k, v in weights.items()}
+        self.weights = task_mapping(
+            weights, "weighting 'static': weights",
+            lambda value, what: check_number(value, what, at_least=0),
+        )
 
     def check_tasks(self, task_names):
-        check_known_tasks(self.weights, task_names, "Static weights")
+        check_known_tasks(self.weights, task_names, "Static weights name")
 
     def reset(self, task_names, initial_weights):
         super().reset(task_names, initial_weights)

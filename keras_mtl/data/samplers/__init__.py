@@ -6,6 +6,7 @@ from keras_mtl.data.samplers.fixed import FixedSampler
 from keras_mtl.data.samplers.proportional import ProportionalSampler
 from keras_mtl.data.samplers.temperature import TemperatureSampler
 from keras_mtl.data.samplers.uniform import UniformSampler
+from keras_mtl.errors import ConfigError
 
 SAMPLERS = {
     cls.name: cls
@@ -23,12 +24,17 @@ def get_sampler(sampler):
     if isinstance(sampler, dict):
         options = {k: v for k, v in sampler.items() if k != "name"}
         sampler = sampler.get("name")
-    if sampler not in SAMPLERS:
-        raise ValueError(f"Unknown sampler {sampler!r}; known samplers: {sorted(SAMPLERS)}.")
+    if not isinstance(sampler, str) or sampler not in SAMPLERS:
+        raise ConfigError(
+            f"Unknown sampler {sampler!r}; known samplers: {sorted(SAMPLERS)} "
+            "(a name, or {name: ..., <option>: ...})."
+        )
     try:
         return SAMPLERS[sampler](**options)
-    except TypeError as error:
-        raise ValueError(f"Bad options {sorted(options)} for sampler {sampler!r}: {error}") from None
+    except TypeError as error:  # an option the sampler does not take
+        raise ConfigError(
+            f"Bad options {sorted(options)} for sampler {sampler!r}: {error}"
+        ) from None
 
 
 __all__ = [

@@ -1,3 +1,4 @@
+from keras_mtl.checks import check_number
 from keras_mtl.data.samplers.base import TaskSampler, power_probabilities
 
 
@@ -23,9 +24,9 @@ class AnnealedSampler(TaskSampler):
     name = "annealed"
 
     def __init__(self, final_alpha=0.2):
-        if not 0 <= final_alpha <= 1:
-            raise ValueError(f"AnnealedSampler final_alpha must be in [0, 1], got {final_alpha}.")
-        self.final_alpha = float(final_alpha)
+        self.final_alpha = check_number(
+            final_alpha, "sampler 'annealed': final_alpha", at_least=0, at_most=1
+        )
 
     def alpha(self, epoch, num_epochs):
         if num_epochs == 1:

@@ -1,6 +1,8 @@
 import numpy as np
 
+from keras_mtl.checks import check_number
 from keras_mtl.data.samplers.base import TaskSampler
+from keras_mtl.errors import ConfigError
 
 
 class FixedSampler(TaskSampler):
@@ -19,33 +21,48 @@ class FixedSampler(TaskSampler):
     name = "fixed"
 
     def __init__(self, weights):
-        values = list(weights.values()) if isinstance(weights, dict) else list(weights)
-        if not values or any(not isinstance(w, (int, float)) or w < 0 for w in values):
-            raise ValueError(f"Sampler weights must be non-negative numbers, got {weights!r}.")
+        if isinstance(weights, dict):
+            keys = [f"weights[{name!r}]" for name in weights]
+            values = list(weights.values())
+        elif isinstance(weights, (list, tuple, np.ndarray)):
+            values = list(weights)
+            keys = [f"weights[{i}]" for i in range(len(values))]
+        else:
+            raise ConfigError(
+                "sampler 'fixed': weights must be a list of probabilities (one per dataset, "
+                f"in mixture order) or a dict dataset → probability, got {weights!r}."
+            )
+        if not values:
+            raise ConfigError(
+                "sampler 'fixed': weights is empty; give one probability per dataset."
+            )
+        values = [check_number(w, f"sampler 'fixed': {key}", at_least=0)
+                  for key, w in zip(keys, values)]
         if abs(sum(values) - 1.0) > 1e-6:
-            raise ValueError(
+            raise ConfigError(
                 f"Sampler weights must sum to 1, got {weights!r} (sum {sum(values):.6g})."
             )
-        self.weights = dict(weights) if isinstance(weights, dict) else values
+        self.weights = dict(zip(weights, values)) if isinstance(weights, dict) else values
 
     def for_datasets(self, names):
         """A copy with the weights in `names` order (dict weights only)."""
         if not isinstance(self.weights, dict):
             if len(self.weights) != len(names):
-                raise ValueError(
-                    f"{len(self.weights)} sampler weights for {len(names)} datasets {names}."
+                raise ConfigError(
+                    f"{len(self.weights)} sampler weights for {len(names)} datasets {names}; "
+                    "give one per dataset, in this order (or a dict dataset → weight)."
                 )
             return self
         if set(self.weights) != set(names):
-            raise ValueError(
-                f"Sampler weights name datasets {sorted(self.weights)}, the mixture has "
-                f"{sorted(names)}."
+            raise ConfigError(
+                f"Sampler weights name datasets {sorted(self.weights, key=str)}, the mixture "
+                f"has {sorted(names)}."
             )
         return FixedSampler([self.weights[name] for name in names])
 
     def probabilities(self, sizes, epoch=0, num_epochs=1):
         if len(self.weights) != len(sizes):
-            raise ValueError(f"{len(self.weights)} sampler weights for {len(sizes)} datasets.")
+            raise ConfigError(f"{len(self.weights)} sampler weights for {len(sizes)} datasets.")
         return np.asarray(list(self.weights.values()) if isinstance(self.weights, dict)
                           else self.weights, "float64")
 

@@ -1,3 +1,4 @@
+from keras_mtl.checks import check_number
 from keras_mtl.data.samplers.base import TaskSampler, power_probabilities
 
 
@@ -21,9 +22,7 @@ class TemperatureSampler(TaskSampler):
     name = "temperature"
 
     def __init__(self, alpha=0.5):
-        if not 0 <= alpha <= 1:
-            raise ValueError(f"TemperatureSampler alpha must be in [0, 1], got {alpha}.")
-        self.alpha = float(alpha)
+        self.alpha = check_number(alpha, "sampler 'temperature': alpha", at_least=0, at_most=1)
 
     def probabilities(self, sizes, epoch=0, num_epochs=1):
         return power_probabilities(sizes, self.alpha)
