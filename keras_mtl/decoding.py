@@ -45,3 +45,20 @@ def decode_batch(tasks, scores, word_ids, num_words, has_pair=None):
             values.append(value)
         results[task.name] = {"labels": labels, "scores": values}
     return results
+
+
+def empty_results(tasks, size):
+    """`{task: {"labels": [None] * size, "scores": [None] * size}}`, filled by the
+    runtimes batch by batch (`size=0`: the result of an empty list of texts)."""
+    return {task.name: {"labels": [None] * size, "scores": [None] * size} for task in tasks}
+
+
+def finish_results(tasks, results):
+    """The structure every runtime returns: sentence-level scores stacked into one
+    `(texts, ...)` array when every example has them (a text-pair task on a single
+    text has `None`); word-level scores stay one array per text (its kept words)."""
+    for task in tasks:
+        scores = results[task.name]["scores"]
+        if scores and not task.token_level and all(value is not None for value in scores):
+            results[task.name]["scores"] = np.stack(scores)
+    return results

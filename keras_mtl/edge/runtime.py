@@ -1,18 +1,18 @@
 """`EdgeModel`: raw text → decoded task predictions with numpy and onnxruntime only."""
 
-import json
 import os
 
 import numpy as np
 
-from keras_mtl.decoding import decode_batch
+from keras_mtl import artifacts
+from keras_mtl.artifacts import BUNDLE_FILE, EXPORT_EDGE
+from keras_mtl.decoding import decode_batch, empty_results, finish_results
 from keras_mtl.edge.wordpiece import WordPieceTokenizer
-from keras_mtl.preprocessing.text_inputs import check_texts
-from keras_mtl.preprocessing.truncation import segment_lengths
+from keras_mtl.errors import ArtifactError
+from keras_mtl.preprocessing.text_inputs import check_batch_size, check_texts
+from keras_mtl.preprocessing.truncation import segment_lengths, warn_truncated
 from keras_mtl.preprocessing.words import split_words
-from keras_mtl.tasks.description import TaskDescription
 
-BUNDLE_FILE = "bundle.json"
 BUNDLE_FORMAT = 2
 
 
@@ -29,6 +29,10 @@ class EdgeModel:
         path: the bundle folder.
         providers: onnxruntime execution providers (default: CPU).
 
+    Raises `keras_mtl.errors.ArtifactError`, naming the file, for a path that is
+    not a complete bundle of this format (a bare `.onnx` file, a missing
+    `model.onnx` or `vocab.txt`, an unreadable or newer `bundle.json`).
+
     Example:
 
     >>> edge = EdgeModel("saved_models/atis_edge")
@@ -37,32 +41,44 @@ class EdgeModel:
     """
 
     def __init__(self, path, providers=None):
-        import onnxruntime
-
-        config_path = os.path.join(path, BUNDLE_FILE)
-        if not os.path.isfile(config_path):
-            raise ValueError(f"{path} is not an edge bundle: it has no {BUNDLE_FILE}.")
-        with open(config_path, encoding="utf-8") as f:
-            self.config = json.load(f)
-        if self.config.get("format") != BUNDLE_FORMAT:
-            raise ValueError(
-                f"{config_path}: bundle format {self.config.get('format')!r}; this "
-                f"runtime reads format {BUNDLE_FORMAT}. Re-export it with "
-                "`keras-mtl export RUN --format edge`."
+        path = os.fspath(path)
+        if os.path.isfile(path) and path.lower().endswith(".onnx"):
+            raise ArtifactError(artifacts.bare_onnx_message(path))
+        if artifacts.artifact_kind(path) != "edge":
+            raise ArtifactError(
+                f"{path} is not an edge bundle (it has no {BUNDLE_FILE}): predict from "
+                f"it with `keras-mtl predict`, or export a bundle with {EXPORT_EDGE}."
             )
-        with open(os.path.join(path, "vocab.txt"), encoding="utf-8") as f:
-            vocabulary = [line.rstrip("\n") for line in f]
-        tokenizer = self.config["tokenizer"]
-        self.tokenizer = WordPieceTokenizer(
-            vocabulary, lowercase=tokenizer["lowercase"], strip_accents=tokenizer["strip_accents"]
-        )
-        self.tasks = [TaskDescription.from_dict(task) for task in self.config["tasks"]]
-        self.sequence_length = int(self.config["sequence_length"])
-        self.session = onnxruntime.InferenceSession(
-            os.path.join(path, self.config["model"]),
-            providers=providers or ["CPUExecutionProvider"],
-        )
+        what = f"the edge bundle {path}"
+        config_path = os.path.join(path, BUNDLE_FILE)
+        self.config = artifacts.read_json(config_path, what, f"Re-export it with {EXPORT_EDGE}.")
+        artifacts.check_format(self.config, config_path, BUNDLE_FORMAT, EXPORT_EDGE)
+        missing = [key for key in ("model", "tokenizer", "sequence_length", "tasks")
+                   if key not in self.config]
+        if missing:
+            raise ArtifactError(
+                f"{config_path} has no {', '.join(missing)}: the bundle is corrupt. "
+                f"Re-export it with {EXPORT_EDGE}."
+            )
+        self.tasks = artifacts.read_tasks(self.config, config_path, EXPORT_EDGE)
+        self.tokenizer = _read_tokenizer(path, self.config["tokenizer"])
+        self.sequence_length = self.config["sequence_length"]
+        if isinstance(self.sequence_length, bool) or not isinstance(self.sequence_length, int) \
+                or self.sequence_length < 4:
+            raise ArtifactError(
+                f"{config_path}: sequence_length {self.sequence_length!r} is not an integer "
+                f">= 4: the bundle is corrupt. Re-export it with {EXPORT_EDGE}."
+            )
+        self.session = _open_session(os.path.join(path, str(self.config["model"])), providers)
         self.output_names = [f"{task.name}_scores" for task in self.tasks]
+        outputs = {output.name for output in self.session.get_outputs()}
+        absent = [name for name in self.output_names if name not in outputs]
+        if absent:
+            raise ArtifactError(
+                f"{path}: the ONNX model has no output {', '.join(absent)} for the tasks "
+                f"of {BUNDLE_FILE}: the files come from different exports. Re-export it "
+                f"with {EXPORT_EDGE}."
+            )
 
     def _pieces(self, text):
         words = split_words(text)
@@ -88,12 +104,19 @@ class EdgeModel:
     def predict(self, texts, text_pairs=None, batch_size=32):
         """Per-task `{"labels", "scores"}` like `MultiTaskModel.predict` on text.
 
-        `text_pairs`: optional second texts (one per text, `None` for none).
+        `texts` may hold `(text, second_text)` tuples, or `text_pairs` gives one
+        second text (or `None`) per text. Word-level tasks give one label per
+        word, `None` for words cut off by truncation (with the same
+        `TruncationWarning` as the Keras model); an empty list gives empty lists.
         """
         texts, pairs = check_texts(texts, text_pairs, self.tasks)
-        results = {task.name: {"labels": [None] * len(texts), "scores": [None] * len(texts)}
-                   for task in self.tasks}
+        batch_size = check_batch_size(batch_size)
+        results = empty_results(self.tasks, len(texts))
         encoded = [self.encode(text, pair) for text, pair in zip(texts, pairs)]
+        warn_truncated(
+            [e[3] for e in encoded], [sum(w >= 0 for w in e[2]) for e in encoded],
+            self.sequence_length, stacklevel=2,
+        )
         order = np.argsort([len(e[0]) for e in encoded], kind="stable")
         for start in range(0, len(texts), batch_size):
             index = order[start : start + batch_size]
@@ -124,4 +147,47 @@ class EdgeModel:
                 for row, i in enumerate(index):
                     results[name]["labels"][i] = values["labels"][row]
                     results[name]["scores"][i] = values["scores"][row]
-        return results
+        return finish_results(self.tasks, results)
+
+
+def _read_tokenizer(path, settings):
+    """The bundle's `WordPieceTokenizer`; an `ArtifactError` for a missing,
+    unreadable or unusable `vocab.txt` or tokenizer settings."""
+    vocab_path = os.path.join(path, "vocab.txt")
+    fix = f"Re-export the bundle with {EXPORT_EDGE}."
+    try:
+        with open(vocab_path, encoding="utf-8") as f:
+            vocabulary = [line.rstrip("\n") for line in f]
+    except FileNotFoundError:
+        raise ArtifactError(
+            f"{vocab_path} is missing: the edge bundle is incomplete. {fix}"
+        ) from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ArtifactError(f"{vocab_path} is not a readable vocabulary ({error}). {fix}") from None
+    if not isinstance(settings, dict) or not {"lowercase", "strip_accents"} <= set(settings):
+        raise ArtifactError(
+            f"{os.path.join(path, BUNDLE_FILE)}: 'tokenizer' must hold lowercase and "
+            f"strip_accents. {fix}"
+        )
+    try:
+        return WordPieceTokenizer(
+            vocabulary, lowercase=settings["lowercase"], strip_accents=settings["strip_accents"]
+        )
+    except ValueError as error:
+        raise ArtifactError(f"{vocab_path}: {error} {fix}") from None
+
+
+def _open_session(model_path, providers):
+    import onnxruntime
+
+    fix = f"Re-export the bundle with {EXPORT_EDGE}."
+    if not os.path.isfile(model_path):
+        raise ArtifactError(f"{model_path} is missing: the edge bundle is incomplete. {fix}")
+    try:
+        return onnxruntime.InferenceSession(
+            model_path, providers=providers or ["CPUExecutionProvider"]
+        )
+    except Exception as error:  # onnxruntime's own exception types (Fail, InvalidProtobuf...)
+        raise ArtifactError(
+            f"{model_path} is not a valid ONNX model ({artifacts.first_line(error)}). {fix}"
+        ) from None

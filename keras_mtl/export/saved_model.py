@@ -5,7 +5,8 @@
 
 * `serving_default(text: string[batch])`: tokenizer, packing, model and the
   task types' output pieces in one graph. Outputs `num_words` (words per text
-  before truncation) and, per task, what its type serves (`TaskType.serving_outputs`):
+  before truncation), `kept_words` (words whose first sub-word fits the sequence
+  length; the others are cut off) and, per task, what its type serves (`TaskType.serving_outputs`):
   classification `<task>_scores`, `<task>_label`; BIO / plain word tags
   `<task>_scores` (batch, words, labels) and `<task>_labels` (batch, words; `""`
   padding); multi-label `<task>_scores`, `<task>_predicted`; regression
@@ -22,7 +23,8 @@
   outputs, word-level tasks their raw `<task>_scores` per sub-word.
 
 `assets.extra/keras_mtl.json` describes the tasks (types, labels) so that
-`keras-mtl predict SAVED_MODEL` decodes the outputs exactly as the model does.
+`keras_mtl.export.saved_model_client.SavedModelClient` (and `keras-mtl predict
+SAVED_MODEL`) decodes the outputs exactly as the model does.
 Loading needs TensorFlow and `import tensorflow_text` (the tokenizer's ops, see
 `TF_TEXT_OPS`). On JAX and PyTorch the model is saved and re-exported by a
 TensorFlow process.
@@ -33,10 +35,14 @@ import os
 
 import keras
 
+from keras_mtl.artifacts import SAVED_MODEL_METADATA
+from keras_mtl.export import saved_model_client
+from keras_mtl.export.saved_model_client import METADATA_FORMAT
 from keras_mtl.export.tensorflow_process import export_through_tensorflow
+from keras_mtl.outputs import check_new_directory, new_directory
 from keras_mtl.preprocessing.bert_tokenizer import TF_TEXT_OPS  # noqa: F401  (what TF Serving must bundle)
 
-METADATA_FILE = os.path.join("assets.extra", "keras_mtl.json")
+METADATA_FILE = SAVED_MODEL_METADATA
 
 
 def export_saved_model(model, path, verbose=False):
@@ -46,10 +52,15 @@ def export_saved_model(model, path, verbose=False):
             "export_saved_model needs a model with a preprocessor: the serving "
             "signature takes raw strings."
         )
-    if os.path.exists(path) and os.listdir(path):
-        raise ValueError(f"{path} exists and is not empty; export to a new version folder.")
+    check_new_directory(path, "SavedModel folder")
     if keras.config.backend() != "tensorflow":
         return export_through_tensorflow(model, "export_saved_model", path)
+    with new_directory(path, "SavedModel folder") as tmp:
+        _write_saved_model(model, tmp, verbose)
+    return path
+
+
+def _write_saved_model(model, path, verbose):
     import tensorflow as tf
 
     # No `archive.track(model)`: the endpoints capture every variable they use,
@@ -83,14 +94,13 @@ def export_saved_model(model, path, verbose=False):
     archive.add_endpoint("serve_token_ids", serve_token_ids)
     archive.write_out(path, verbose=verbose)
     write_metadata(model, path)
-    return path
 
 
 def write_metadata(model, path):
     """Writes `assets.extra/keras_mtl.json`: the tasks' descriptions and the
     sequence length (TF Serving ignores `assets.extra`)."""
     metadata = {
-        "format": 1,
+        "format": METADATA_FORMAT,
         "sequence_length": model.preprocessor.sequence_length,
         "tasks": [spec.describe() for spec in model.tasks],
     }
@@ -100,18 +110,9 @@ def write_metadata(model, path):
 
 
 def read_metadata(path):
-    """The `TaskDescription`s stored beside a SavedModel by `export_saved_model`."""
-    from keras_mtl.tasks.description import TaskDescription
-
-    file = os.path.join(path, METADATA_FILE)
-    if not os.path.isfile(file):
-        raise ValueError(
-            f"{path} has no {METADATA_FILE}: it was not exported by this version of "
-            "keras_mtl (re-export it with `keras-mtl export RUN --output DIR`)."
-        )
-    with open(file, encoding="utf-8") as f:
-        metadata = json.load(f)
-    return [TaskDescription.from_dict(task) for task in metadata["tasks"]]
+    """The `TaskDescription`s stored beside a SavedModel by `export_saved_model`;
+    an `ArtifactError` for a SavedModel without them (see `saved_model_client`)."""
+    return saved_model_client.read_metadata(path)["tasks"]
 
 
 def custom_ops(path):
@@ -143,7 +144,9 @@ def text_outputs(model, text, text_pair=None):
     word_ids = encoded["word_ids"]
     positions = tf.ragged.boolean_mask(tf.ragged.range(word_ids.row_lengths()), word_ids >= 0)
     has_text = num_words > 0
-    outputs = {"num_words": num_words}
+    # Words whose first sub-word was packed: fewer than `num_words` when truncation
+    # cut words off (the client warns and labels them None).
+    outputs = {"num_words": num_words, "kept_words": tf.cast(positions.row_lengths(), tf.int32)}
     for spec in model.tasks:
         words = {
             "positions": positions,

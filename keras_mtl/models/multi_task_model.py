@@ -1,16 +1,18 @@
 """`MultiTaskModel`: a functional Keras model, one BERT backbone, one output per task."""
 
-import warnings
-
 import keras
 import numpy as np
 from keras import ops
 
 import keras_mtl.heads  # noqa: F401  (registers the head layers, for loading)
+from keras_mtl.checks import check_known_tasks, check_number
+from keras_mtl.decoding import empty_results, finish_results
 from keras_mtl.distribution import scale_loss
+from keras_mtl.errors import ConfigError, InputError
 from keras_mtl.models.task_weights import TaskWeights
-from keras_mtl.preprocessing.text_inputs import check_texts, split_pairs
-from keras_mtl.tasks import check_task_list
+from keras_mtl.preprocessing.text_inputs import check_batch_size, check_texts
+from keras_mtl.preprocessing.truncation import warn_truncated
+from keras_mtl.tasks import MISSING_ID, check_task_list
 
 
 @keras.saving.register_keras_serializable(package="keras_mtl")
@@ -82,9 +84,15 @@ class MultiTaskModel(keras.Model):
         if preprocessor is not None:
             pre_names = [spec.name for spec in preprocessor.tasks]
             if pre_names != [spec.name for spec in tasks]:
-                raise ValueError(
+                raise ConfigError(
                     f"The preprocessor's tasks {pre_names} differ from the model's "
                     f"{[spec.name for spec in tasks]}."
+                )
+            limit = getattr(backbone, "max_sequence_length", None)
+            if limit is not None and preprocessor.sequence_length > limit:
+                raise ConfigError(
+                    f"The preprocessor's sequence_length={preprocessor.sequence_length} "
+                    f"exceeds the backbone's max_sequence_length={limit}; use at most {limit}."
                 )
         # === Layers ===
         self.backbone = backbone
@@ -180,16 +188,11 @@ class MultiTaskModel(keras.Model):
         if mapping is None:
             return {}
         if not isinstance(mapping, dict):
-            raise ValueError(
+            raise InputError(
                 f"`{what}` must be a dict keyed by task name ({self.task_names}), "
                 f"got {type(mapping).__name__}."
             )
-        unknown = sorted(set(mapping) - set(self.task_names))
-        if unknown:
-            raise ValueError(
-                f"`{what}` names unknown task(s) {unknown}; the model's tasks are "
-                f"{self.task_names}."
-            )
+        check_known_tasks(mapping, self.task_names, f"`{what}` names", error=InputError)
         return dict(mapping)
 
     # === Training ===
@@ -256,6 +259,7 @@ class MultiTaskModel(keras.Model):
         if self._task_losses is None:
             raise ValueError("The model must be compiled before computing a loss.")
         sample_weight = sample_weight if isinstance(sample_weight, dict) else {}
+        y = _complete_targets(self.tasks, y, y_pred)
         values = {}
         for spec, loss_fn in zip(self.tasks, self._task_losses):
             if spec.name not in y:
@@ -324,7 +328,7 @@ class MultiTaskModel(keras.Model):
         # in-band "missing" values (-1, NaN) must not reach them even at weight 0
         # (NaN x 0 is NaN).
         if isinstance(y, dict):
-            y = dict(y)
+            y = _complete_targets(self.tasks, y, y_pred)
             weights = dict(sample_weight) if isinstance(sample_weight, dict) else {}
             for spec in self.tasks:
                 if spec.name in y:
@@ -349,53 +353,62 @@ class MultiTaskModel(keras.Model):
     def predict(self, x, batch_size=None, **kwargs):
         """`model.predict(texts)` on raw strings decodes per task; else plain Keras.
 
-        Given a list of strings (or of `(text, second_text)` pairs, for text-pair
-        tasks), returns a dict task → `{"labels": [...], "scores": [...]}` with
-        one entry per example; word-level tasks give one label per whitespace
-        word. Any other input goes to `keras.Model.predict` and returns the raw
-        output dict.
+        Given a list (tuple, 1-D array) of strings, or of `(text, second_text)`
+        pairs for text-pair tasks, returns a dict task → `{"labels": [...],
+        "scores": [...]}` with one entry per example (see `predict_text`); an
+        empty list gives empty lists. A list holding anything else than strings
+        and pairs (None, numbers, nested lists) is an `InputError` naming the
+        example. Packed inputs (a dict of arrays, a dataset) go to
+        `keras.Model.predict` and return the raw output dict.
         """
         if _is_text_batch(x):
-            texts, pairs = split_pairs(x)
-            return self.predict_text(texts, text_pairs=pairs, batch_size=batch_size or 32)
+            return self.predict_text(x, batch_size=32 if batch_size is None else batch_size)
+        if isinstance(x, dict) and isinstance(self.input, dict) and not set(self.input) <= set(x):
+            raise InputError(
+                f"predict takes a list of texts, or a dict of packed inputs with keys "
+                f"{sorted(self.input)}; got a dict with keys {sorted(map(str, x))}."
+            )
         return super().predict(x, batch_size=batch_size, **kwargs)
 
     def predict_text(self, texts, text_pairs=None, batch_size=32, bucket_step=8):
-        """Decoded predictions for raw strings, optionally with second texts (see
-        `predict`). A text-pair task predicts `None` for an example without a
-        second text; a model whose tasks all read pairs refuses such an example."""
+        """Decoded predictions for raw strings, optionally with second texts.
+
+        `texts` may hold `(text, second_text)` tuples when `text_pairs` is `None`.
+        A text-pair task predicts `None` for an example without a second text; a
+        model whose tasks all read pairs refuses such an example, and a model
+        without a text-pair task refuses second texts.
+
+        Word-level tasks give one label per whitespace word of the first text,
+        `None` for the words that truncation to `sequence_length` cut off (a
+        `TruncationWarning` says which texts), as the SavedModel and the edge
+        runtime do (`keras_mtl.preprocessing.truncation`).
+        """
         if self.preprocessor is None:
             raise ValueError(
                 "This model has no preprocessor; predictions on raw text need one."
             )
         texts, text_pairs = check_texts(texts, text_pairs, self.tasks)
+        batch_size = check_batch_size(batch_size)
+        results = empty_results(self.tasks, len(texts))
         if not texts:
-            return {name: {"labels": [], "scores": []} for name in self.task_names}
+            return finish_results(self.tasks, results)
         import tensorflow as tf
 
         from keras_mtl.data.pipeline import bucket_boundaries
 
-        encoded = self.preprocessor.encode(
-            np.asarray(texts, dtype=object),
-            text_pair=np.asarray([p or "" for p in text_pairs], dtype=object),
-        )
+        pairs = None  # single texts: no second segment to tokenize
+        if any(p is not None for p in text_pairs):
+            pairs = np.asarray([p or "" for p in text_pairs], dtype=object)
+        encoded = self.preprocessor.encode(np.asarray(texts, dtype=object), text_pair=pairs)
         lengths = np.asarray(encoded["token_ids"].row_lengths())
         num_words = np.asarray(encoded["num_words"])
         has_pair = np.asarray(encoded["has_pair"])
-        truncated = self.preprocessor.count_truncated(encoded)
-        if truncated:
-            warnings.warn(
-                f"{truncated} text(s) longer than sequence_length="
-                f"{self.preprocessor.sequence_length} sub-words were truncated; their "
-                "cut-off words are labelled None.",
-                stacklevel=2,
-            )
+        kept = np.asarray(tf.reduce_sum(tf.cast(encoded["word_ids"] >= 0, tf.int32), axis=1))
+        warn_truncated(num_words, kept, self.preprocessor.sequence_length, stacklevel=2)
         boundaries = np.array(
             bucket_boundaries(self.preprocessor.sequence_length, bucket_step)
         )
         order = np.argsort(lengths, kind="stable")
-        results = {name: {"labels": [None] * len(texts), "scores": [None] * len(texts)}
-                   for name in self.task_names}
         for start in range(0, len(texts), batch_size):
             index = order[start : start + batch_size]
             length = int(boundaries[np.searchsorted(boundaries, lengths[index].max())])
@@ -411,11 +424,39 @@ class MultiTaskModel(keras.Model):
                 for j, i in enumerate(index):
                     results[name]["labels"][i] = values["labels"][j]
                     results[name]["scores"][i] = values["scores"][j]
+        return finish_results(self.tasks, results)
+
+    # === Checks of targets given directly to fit / evaluate ===
+    def fit(self, x=None, y=None, *args, **kwargs):
+        self._check_targets(y, "y")
+        validation = kwargs.get("validation_data")
+        if isinstance(validation, (tuple, list)) and len(validation) >= 2:
+            self._check_targets(validation[1], "validation_data")
+        return super().fit(x, y, *args, **kwargs)
+
+    def evaluate(self, x=None, y=None, *args, **kwargs):
+        self._check_targets(y, "y")
+        return super().evaluate(x, y, *args, **kwargs)
+
+    def train_on_batch(self, x, y=None, *args, **kwargs):
+        self._check_targets(y, "y")
+        return super().train_on_batch(x, y, *args, **kwargs)
+
+    def test_on_batch(self, x, y=None, *args, **kwargs):
+        self._check_targets(y, "y")
+        return super().test_on_batch(x, y, *args, **kwargs)
+
+    def _check_targets(self, y, what):
+        """Refuses class ids outside a task's label range before the backend does
+        (TensorFlow's `InvalidArgumentError`, torch's `IndexError`; JAX computes a
+        wrong loss silently).
+        Datasets are not read here: `make_dataset` encodes labels by name."""
+        if not isinstance(y, dict):
+            return
+        self._check_task_keys(y, what)
         for spec in self.tasks:
-            scores = results[spec.name]["scores"]
-            if not spec.token_level and all(value is not None for value in scores):
-                results[spec.name]["scores"] = np.stack(scores)
-        return results
+            if spec.name in y:
+                check_class_ids(spec, y[spec.name], f"{what}['{spec.name}']")
 
     # === Construction ===
     @classmethod
@@ -491,22 +532,21 @@ SHARING_MODES = ("hard", "partial")
 
 
 def _check_sharing(backbone, sharing, private_layers, tie_weight):
-    if sharing not in SHARING_MODES:
-        raise ValueError(f"Unknown sharing mode {sharing!r}; known: {SHARING_MODES}.")
+    if not isinstance(sharing, str) or sharing not in SHARING_MODES:
+        raise ConfigError(f"Unknown sharing mode {sharing!r}; known: {SHARING_MODES}.")
     if sharing == "hard":
         if tie_weight:
-            raise ValueError("tie_weight needs sharing='partial' (there are no copies to tie).")
+            raise ConfigError("tie_weight needs sharing='partial' (there are no copies to tie).")
         return
     layers = getattr(backbone, "transformer_layers", None)
     if not layers:
-        raise ValueError("Partial sharing needs a backbone with `transformer_layers`.")
+        raise ConfigError("Partial sharing needs a backbone with `transformer_layers`.")
     if not isinstance(private_layers, int) or not 1 <= private_layers <= len(layers):
-        raise ValueError(
+        raise ConfigError(
             f"private_layers must be an integer in [1, {len(layers)}] (the backbone's "
             f"layers), got {private_layers!r}."
         )
-    if not tie_weight >= 0:
-        raise ValueError(f"tie_weight must be >= 0, got {tie_weight!r}.")
+    check_number(tie_weight, "tie_weight", at_least=0)
 
 
 def _shared_trunk(backbone, num_shared):
@@ -534,20 +574,68 @@ def masked_mean_loss(loss_fn, y_true, y_pred, mask):
     return ops.sum(values * mask) / ops.maximum(ops.sum(mask), 1e-12)
 
 
+def _complete_targets(tasks, y, y_pred):
+    """`y` (a dict) with all-missing targets for the tasks it lacks (data without
+    that label column), so such a task costs and counts exactly what a column of
+    `None` labels does: zero loss, zero gradients, metrics unchanged."""
+    y = dict(y)
+    for spec in tasks:
+        if spec.name not in y and spec.name in y_pred:
+            y[spec.name] = _missing_targets(spec, y_pred[spec.name])
+    return y
+
+
+def _missing_targets(spec, scores):
+    """The targets of a batch with no label for `spec`, shaped like real ones
+    (batch[, sequence], ...) from the head's `scores` and the type's `missing()`."""
+    task_type = spec.task_type
+    if spec.token_level:  # one word's missing target: (1, ...)
+        one = np.asarray(task_type.missing(spec, 1), task_type.target_dtype)
+        shape = tuple(ops.shape(scores)[:2]) + one.shape[1:]
+    else:
+        one = np.asarray(task_type.missing(spec), task_type.target_dtype)
+        shape = (ops.shape(scores)[0],) + one.shape
+    return ops.broadcast_to(ops.convert_to_tensor(one), shape)
+
+
 def _is_text_batch(x):
-    if isinstance(x, str):
+    """Raw texts (or something meant as texts: `None`, a scalar, a list of
+    non-arrays) go to `predict_text`, which names a bad example; dicts of arrays,
+    arrays of numbers, tensors and datasets go to Keras."""
+    if x is None or isinstance(x, (str, bytes, int, float, set, frozenset)):
         return True
-    if isinstance(x, (list, tuple)) and x and all(
-        isinstance(t, (str, bytes)) or _is_pair(t) for t in x
-    ):
-        return True
-    if isinstance(x, np.ndarray) and x.dtype.kind in ("U", "S", "O") and x.ndim == 1:
-        return True
+    if isinstance(x, np.ndarray):
+        return x.dtype.kind in ("U", "S", "O")
+    if isinstance(x, (list, tuple)):
+        return not x or not all(hasattr(item, "shape") and hasattr(item, "dtype") for item in x)
     return False
 
 
-
-def _is_pair(item):
-    return isinstance(item, tuple) and len(item) == 2 and all(
-        isinstance(t, (str, bytes)) for t in item
-    )
+def check_class_ids(spec, target, what):
+    """An `InputError` unless every class id of `target` is in `0..labels-1` or is
+    `MISSING_ID` (types whose targets are class ids over their `labels` axis)."""
+    task_type = spec.task_type
+    if task_type.target_dtype != "int32" or task_type.score_axes(spec)[-1] != "labels":
+        return
+    try:
+        values = np.asarray(keras.ops.convert_to_numpy(target))
+    except Exception:  # ragged, or not array-like: left to Keras
+        return
+    if values.dtype.kind in ("U", "S", "O"):
+        raise InputError(
+            f"{what} holds label names ({values.flat[0].item()!r}, ...); fit and evaluate "
+            f"take class ids (model.get_task('{spec.name}').label_id(name)), or build the "
+            "data with make_dataset."
+        )
+    if values.dtype.kind not in ("i", "u", "f", "b") or values.size == 0:
+        return
+    n = task_type.output_units(spec)
+    valid = (values == MISSING_ID) | ((values >= 0) & (values < n) & (values == np.round(values)))
+    if not valid.all():
+        where = tuple(int(i) for i in np.argwhere(~valid)[0])
+        position = f", position {where[1]}" if len(where) > 1 else ""
+        raise InputError(
+            f"{what}: example {where[0]}{position} has class id {values[where].item()!r}; task "
+            f"'{spec.name}' has {n} labels, so ids must be integers in 0..{n - 1} "
+            f"({MISSING_ID}: no label)."
+        )

@@ -7,7 +7,12 @@ the longer side is trimmed first: if the shorter side fits in half the budget it
 is kept whole and the longer gets the rest; otherwise both get half, the longer
 one (the second on a tie) the odd sub-word. `keras_mtl.preprocessing.packing`
 applies the same rule with TensorFlow ops.
+
+A word whose first sub-word is not packed is *cut off*: every runtime returns
+`None` as its label and warns through `warn_truncated`, with one text.
 """
+
+import warnings
 
 
 def segment_lengths(length_a, length_b, sequence_length):
@@ -25,3 +30,36 @@ def segment_lengths(length_a, length_b, sequence_length):
     keep_short = short if short <= budget - short else budget // 2
     keep_long = budget - keep_short
     return (keep_long, keep_short) if length_a > length_b else (keep_short, keep_long)
+
+
+class TruncationWarning(UserWarning):
+    """Some texts were longer than the sequence length and lost words."""
+
+
+def warn_truncated(num_words, kept_words, sequence_length, stacklevel=2):
+    """Warns once (`TruncationWarning`) when texts lost words to the sequence length.
+
+    Every runtime (the Keras model, the SavedModel client, the edge runtime) calls
+    this with the words of each first text (`num_words`) and the words whose first
+    sub-word was packed (`kept_words`), so all of them warn alike. Returns the
+    indices of the truncated texts.
+
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     warn_truncated([3, 40], [3, 14], 16)
+    [1]
+    >>> print(caught[0].message)
+    1 of 2 text(s) (index 1) longer than sequence_length=16 sub-words were truncated; their cut-off words are labelled None.
+    """
+    cut = [i for i, (n, k) in enumerate(zip(num_words, kept_words)) if int(k) < int(n)]
+    if cut:
+        shown = ", ".join(str(i) for i in cut[:5]) + (", ..." if len(cut) > 5 else "")
+        warnings.warn(
+            f"{len(cut)} of {len(num_words)} text(s) (index {shown}) longer than "
+            f"sequence_length={sequence_length} sub-words were truncated; their cut-off "
+            "words are labelled None.",
+            TruncationWarning,
+            stacklevel=stacklevel + 1,
+        )
+    return cut

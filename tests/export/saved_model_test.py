@@ -117,8 +117,10 @@ def test_saved_model_cli_shows_and_runs_it(exported):
 def test_refuses_what_it_cannot_export(tmp_path, exported):
     _, path = exported
     model = tiny_model()
-    with pytest.raises(ValueError, match="exists and is not empty"):
+    before = sorted(os.listdir(path))
+    with pytest.raises(FileExistsError, match="is a folder that is not empty"):
         export_saved_model(model, path)
+    assert sorted(os.listdir(path)) == before
     model.preprocessor = None
     with pytest.raises(ValueError, match="needs a model with a preprocessor"):
         export_saved_model(model, str(tmp_path / "x" / "1"))
