@@ -11,6 +11,7 @@ import argparse
 import keras
 
 from keras_mtl import MultiTaskModel, TaskSpec, make_dataset
+from keras_mtl.callbacks import EpochProgress, RestoreBest
 from keras_mtl.datasets import load_atis
 from keras_mtl.training import evaluate_model
 
@@ -33,7 +34,11 @@ def main():
 
     train_ds = make_dataset(model.preprocessor, train, batch_size=32, shuffle=True)
     dev_ds = make_dataset(model.preprocessor, atis["dev"], unknown_labels="ignore")
-    model.fit(train_ds, validation_data=dev_ds, epochs=args.epochs, verbose=2)
+    # Keep the epoch with the best dev intent accuracy; print the time left per epoch.
+    best = RestoreBest("val_intent_accuracy")
+    model.fit(train_ds, validation_data=dev_ds, epochs=args.epochs, verbose=2,
+              callbacks=[best, EpochProgress(args.epochs)])
+    print(f"kept epoch {best.best_epoch} (dev intent accuracy {best.best_value:.4f})")
 
     print("dev:", evaluate_model(model, atis["dev"]))
     texts = [

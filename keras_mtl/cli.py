@@ -16,8 +16,12 @@ files. Keras is imported only after `--backend` has set `KERAS_BACKEND`.
 
 import argparse
 import json
+import linecache
 import os
 import sys
+import warnings
+
+from keras_mtl.console import NORMAL, QUIET, VERBOSE
 
 BACKENDS = ("tensorflow", "jax", "torch")
 DEFAULT_CONFIG = os.path.join(os.path.dirname(__file__), "configs", "atis_minilm2.yaml")
@@ -31,26 +35,42 @@ def _parser():
         "--backend", choices=BACKENDS, default=None,
         help="Keras backend (default: $KERAS_BACKEND, else tensorflow).",
     )
+    parser.add_argument("--verbose", action="store_const", const=VERBOSE, dest="verbosity",
+                        default=None, help="Show library logs and full warnings.")
+    parser.add_argument("--quiet", action="store_const", const=QUIET, dest="verbosity",
+                        help="Print results and errors only.")
     commands = parser.add_subparsers(dest="command", required=True)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--backend", choices=BACKENDS, default=None, dest="sub_backend",
+                        help="Keras backend (default: $KERAS_BACKEND, else tensorflow).")
+    common.add_argument("--verbose", action="store_const", const=VERBOSE,
+                        dest="sub_verbosity", default=None,
+                        help="Show TensorFlow/XLA logs and full warnings.")
+    common.add_argument("--quiet", action="store_const", const=QUIET, dest="sub_verbosity",
+                        help="Print results and errors only.")
 
-    train = commands.add_parser("train", help="Train a multi-task model from a YAML config.")
+    train = commands.add_parser(
+        "train", parents=[common], help="Train a multi-task model from a YAML config."
+    )
     train.add_argument("config", nargs="?", default=None,
                        help="YAML config (default: the embedded ATIS MiniLM-2 job).")
     train.add_argument("--output", default=None, help="Output directory.")
     train.add_argument("--epochs", type=int, default=None, help="Override training.epochs.")
-    train.add_argument("--backend", choices=BACKENDS, default=None, dest="sub_backend")
     train.add_argument("--strategy", default=None,
                        help="mirrored, multi_worker or data_parallel: overrides "
                        "training.strategy (see docs/distributed.md).")
     train.add_argument("--cpu-devices", type=int, default=None,
                        help="Split the CPU into N devices (try a strategy without GPUs).")
 
-    evaluate = commands.add_parser("evaluate", help="Evaluate a trained run on a split.")
+    evaluate = commands.add_parser(
+        "evaluate", parents=[common], help="Evaluate a trained run on a split."
+    )
     evaluate.add_argument("model", help="Run directory (or its model.keras).")
     evaluate.add_argument("--split", default="test")
-    evaluate.add_argument("--backend", choices=BACKENDS, default=None, dest="sub_backend")
 
-    export = commands.add_parser("export", help="Export a trained run for serving.")
+    export = commands.add_parser(
+        "export", parents=[common], help="Export a trained run for serving."
+    )
     export.add_argument("model", help="Run directory (or its model.keras).")
     export.add_argument("--format", choices=["saved_model", "onnx", "edge"], default="saved_model",
                         help="edge: a folder with model.onnx, vocab.txt and bundle.json "
@@ -60,10 +80,10 @@ def _parser():
     export.add_argument("--output", required=True,
                         help="SavedModel version folder (e.g. saved_models/serving/atis/1) "
                         "or .onnx file.")
-    export.add_argument("--backend", choices=BACKENDS, default=None, dest="sub_backend")
 
     compare = commands.add_parser(
-        "compare", help="Multi-task vs one single-task model per task, over seeds (Δm)."
+        "compare", parents=[common],
+        help="Multi-task vs one single-task model per task, over seeds (Δm).",
     )
     compare.add_argument("config", help="YAML config of the multi-task model.")
     compare.add_argument("--seeds", type=int, default=3, help="Training seeds 0..N-1.")
@@ -71,31 +91,36 @@ def _parser():
                          help="Sharing mode(s) of the multi-task model (default: the config's).")
     compare.add_argument("--output", required=True, help="Folder for the runs and the report.")
     compare.add_argument("--epochs", type=int, default=None, help="Override training.epochs.")
-    compare.add_argument("--backend", choices=BACKENDS, default=None, dest="sub_backend")
 
-    predict = commands.add_parser("predict", help="Predict every task for texts (JSON).")
+    predict = commands.add_parser(
+        "predict", parents=[common], help="Predict every task for texts (JSON)."
+    )
     predict.add_argument("model", help="Run directory (or its model.keras), an edge bundle "
                          "folder or a SavedModel version folder.")
     predict.add_argument("texts", nargs="+", metavar="TEXT")
     predict.add_argument("--pair", nargs="+", default=None, metavar="TEXT_PAIR",
                          help="Second texts for text-pair tasks, one per TEXT ('' for none).")
-    predict.add_argument("--backend", choices=BACKENDS, default=None, dest="sub_backend")
     return parser
 
 
 def read_config(path):
-    """Parses a YAML config file; a `ConfigError` (not a traceback) when malformed."""
+    """Parses a YAML config file; a `ConfigError` or `DataError` naming the file
+    (and line) when it cannot be used."""
     import yaml
 
     from keras_mtl.config import ConfigError
+    from keras_mtl.datasets.text_lines import text_lines
 
     if not os.path.exists(path):
         raise ConfigError(f"Config file not found: {path}")
+    text = "".join(line for _, line in text_lines(path))  # names a non-UTF-8 line
     try:
-        with open(path, encoding="utf-8") as f:
-            config = yaml.safe_load(f)
+        config = yaml.safe_load(text)
     except yaml.YAMLError as error:
-        raise ConfigError(f"{path} is not valid YAML: {error}") from None
+        mark = getattr(error, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark is not None else path
+        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+        raise ConfigError(f"{where}: not valid YAML: {problem}.") from None
     if not isinstance(config, dict):
         raise ConfigError(f"{path} must hold a mapping of sections, got {config!r}.")
     return config
@@ -141,13 +166,16 @@ def _json_ready(tasks, predictions, texts, pairs):
 
 def _predict_any(path, texts, pairs):
     """`(tasks, predictions)` from a run folder / `.keras` file, an edge bundle or a
-    SavedModel."""
-    if os.path.isfile(os.path.join(path, "bundle.json")):
+    SavedModel; an `ArtifactError` saying what `path` is when it is none of them."""
+    from keras_mtl.artifacts import artifact_kind
+
+    kind = artifact_kind(path)
+    if kind == "edge":
         from keras_mtl.edge import EdgeModel
 
         edge = EdgeModel(path)
         return edge.tasks, edge.predict(texts, pairs)
-    if os.path.isfile(os.path.join(path, "saved_model.pb")):
+    if kind == "saved_model":
         return _predict_saved_model(path, texts, pairs)
     from keras_mtl.training import load_run
 
@@ -156,111 +184,168 @@ def _predict_any(path, texts, pairs):
 
 
 def _predict_saved_model(path, texts, pairs):
-    """Calls the SavedModel's raw-text signature and decodes each task's outputs
-    with its type (`TaskType.from_serving`; parsing: maximum spanning tree)."""
-    import tensorflow as tf
-    import tensorflow_text  # noqa: F401  (the tokenizer's ops)
+    """Calls the SavedModel's raw-text signature in this process and decodes each
+    task's outputs with its type (`SavedModelClient`)."""
+    from keras_mtl.export.saved_model_client import SavedModelClient
 
-    from keras_mtl.export.saved_model import read_metadata
-    from keras_mtl.preprocessing.text_inputs import check_texts
-
-    tasks = read_metadata(path)
-    texts, pairs = check_texts(texts, pairs, tasks)
-    signatures = tf.saved_model.load(path).signatures
-    has_pair = [p is not None for p in pairs]
-    if any(has_pair):
-        if "serve_text_pair" not in signatures:
-            raise ValueError(f"{path} has no text-pair task (no serve_text_pair signature).")
-        out = signatures["serve_text_pair"](
-            text=tf.constant(texts), text_pair=tf.constant([p or "" for p in pairs])
-        )
-    else:
-        out = signatures["serving_default"](text=tf.constant(texts))
-    out = {k: v.numpy() for k, v in out.items()}
-    predictions = {}
-    for task in tasks:
-        prefix = f"{task.name}_"
-        outputs = {k[len(prefix):]: v for k, v in out.items() if k.startswith(prefix)}
-        labels, scores = task.task_type.from_serving(task, outputs, out["num_words"])
-        if task.text_pair:
-            labels = [label if pair else None for label, pair in zip(labels, has_pair)]
-        predictions[task.name] = {"labels": labels, "scores": scores}
-    return tasks, predictions
+    client = SavedModelClient(path)
+    return client.tasks, client.predict(texts, pairs)
 
 
 def main(argv=None):
+    """Runs the command; returns its exit code (2: the input was refused)."""
     args = _parser().parse_args(argv)
+    verbosity = args.sub_verbosity if getattr(args, "sub_verbosity", None) is not None \
+        else args.verbosity if args.verbosity is not None else NORMAL
     _set_backend(getattr(args, "sub_backend", None) or args.backend)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+    from keras_mtl.console import (
+        Console, configure_python_logs, quiet_native_logs, set_log_environment,
+    )
+
+    set_log_environment(verbosity)
+    console = Console(verbosity)
+    try:
+        with warnings.catch_warnings():  # the filters are the command's, not the caller's
+            configure_python_logs(verbosity)
+            with quiet_native_logs(verbosity < VERBOSE):
+                import keras  # noqa: F401  (loads the backend, TensorFlow included, quietly)
+                import keras_hub  # noqa: F401
+            return _run(args, console)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:  # noqa: BLE001  (sorted into expected and bugs below)
+        message = _expected_failure(error)
+        if message is None:
+            raise  # a bug: keep its traceback
+        print(f"error: {message}", file=sys.stderr)
+        return 2
+
+
+_OS_HINTS = {
+    "EACCES": "check the permissions, or choose another path",
+    "EROFS": "the file system is read-only: choose another path",
+    "ENOSPC": "the disk is full: free some space and run the command again",
+    "EISDIR": "give a file, not a folder",
+    "ENOTDIR": "a part of the path is a file, not a folder",
+    "EEXIST": "choose a new path, or delete what is there",
+    "ENAMETOOLONG": "use a shorter path",
+}
+
+
+def _expected_failure(error):
+    """The one-line message for a failure the user can fix, or `None` for a bug.
+
+    Expected: keras_mtl's own exceptions (`keras_mtl.errors`), operating-system
+    errors (permissions, full disk, a file where a folder should be), and a
+    `ValueError`/`TypeError` raised by a `raise` statement of keras_mtl itself.
+    """
+    import errno
+
+    from keras_mtl.errors import KerasMTLError
+
+    if isinstance(error, KerasMTLError):
+        return str(error)
+    if isinstance(error, OSError) and error.errno is not None:
+        code = errno.errorcode.get(error.errno, "")
+        where = f": {error.filename}" if error.filename else ""
+        hint = _OS_HINTS.get(code)
+        return f"{error.strerror or error}{where}" + (f" ({hint})." if hint else ".")
+    if isinstance(error, (ValueError, TypeError)) and _raised_by_keras_mtl(error):
+        return str(error)
+    return None
+
+
+def _raised_by_keras_mtl(error):
+    """Whether `error` comes from a `raise` statement in this package (a refusal
+    with a message), not from a failing call inside it."""
+    package = os.path.dirname(os.path.abspath(__file__))
+    traceback = error.__traceback__
+    if traceback is None:
+        return False
+    while traceback.tb_next is not None:
+        traceback = traceback.tb_next
+    filename = os.path.abspath(traceback.tb_frame.f_code.co_filename)
+    if not filename.startswith(package + os.sep):
+        return False
+    line = linecache.getline(filename, traceback.tb_lineno).strip()
+    return line.startswith("raise")
+
+
+def _run(args, console):
     from keras_mtl.config import ConfigError
 
-    try:
-        if args.command == "train":
-            if args.cpu_devices is not None:
-                from keras_mtl.distribution import configure_devices
+    if args.command == "train":
+        if args.cpu_devices is not None:
+            from keras_mtl.distribution import configure_devices
 
-                configure_devices(args.cpu_devices)
-            from keras_mtl.training import train
+            configure_devices(args.cpu_devices)
+        from keras_mtl.training import train
 
-            config = read_config(args.config or DEFAULT_CONFIG)
-            training = config.get("training") or {}
-            if args.strategy is not None and isinstance(training, dict):
-                config["training"] = {**training, "strategy": args.strategy}
-            verbose = 1 if sys.stdout.isatty() else 2
-            train(config, output=args.output, epochs=args.epochs, verbose=verbose)
-        elif args.command == "compare":
-            from keras_mtl.compare import compare
+        config = read_config(args.config or DEFAULT_CONFIG)
+        training = config.get("training") or {}
+        if args.strategy is not None and isinstance(training, dict):
+            config["training"] = {**training, "strategy": args.strategy}
+        train(config, output=args.output, epochs=args.epochs,
+              verbose=console.keras_verbose, log=console.say)
+    elif args.command == "compare":
+        from keras_mtl.compare import compare
 
-            config = read_config(args.config)
-            if args.epochs is not None:
-                if args.epochs < 1:
-                    raise ConfigError(f"--epochs must be >= 1, got {args.epochs}.")
-                config.setdefault("training", {})["epochs"] = args.epochs
-            compare(config, args.output, seeds=args.seeds, sharing=args.sharing)
-        elif args.command == "evaluate":
-            from keras_mtl.training import evaluate_run, format_metrics
+        config = read_config(args.config)
+        if args.epochs is not None:
+            if args.epochs < 1:
+                raise ConfigError(f"--epochs must be >= 1, got {args.epochs}.")
+            config.setdefault("training", {})["epochs"] = args.epochs
+        compare(config, args.output, seeds=args.seeds, sharing=args.sharing, log=console.say)
+    elif args.command == "evaluate":
+        from keras_mtl.training import evaluate_run, format_metrics
 
-            metrics = evaluate_run(args.model, split=args.split)
-            print(format_metrics(metrics))
-            print(json.dumps(metrics, indent=2))
-        elif args.command == "export":
-            from keras_mtl.export import export_edge_bundle, export_onnx, export_saved_model
-            from keras_mtl.training import load_run
+        metrics = evaluate_run(args.model, split=args.split)
+        console.say(format_metrics(metrics))
+        print(json.dumps(metrics, indent=2))
+    elif args.command == "export":
+        _export(args, console)
+    elif args.command == "predict":
+        from keras_mtl.preprocessing.text_inputs import check_texts
 
-            if args.quantize and args.format == "saved_model":
-                raise ConfigError("--quantize applies to --format onnx and edge only.")
-            model, _ = load_run(args.model)
-            if args.format == "edge":
-                export_edge_bundle(model, args.output, quantize=args.quantize)
-                print(f"Wrote edge bundle {args.output} (model.onnx, vocab.txt, bundle.json).")
-            elif args.format == "onnx":
-                export_onnx(model, args.output, quantize=args.quantize)
-                print(f"Wrote ONNX {args.output} (outputs: "
-                      f"{', '.join(t + '_scores' for t in model.task_names)}).")
-            else:
-                export_saved_model(model, args.output)
-                print(f"Wrote SavedModel {args.output} (signatures: serving_default, "
-                      "serve_token_ids).")
-        elif args.command == "predict":
-            from keras_mtl.preprocessing.text_inputs import check_texts
-
-            texts = list(args.texts)
-            if args.pair is not None and len(args.pair) != len(texts):
-                raise ConfigError(
-                    f"--pair gives {len(args.pair)} second text(s) for {len(texts)} text(s); "
-                    "give one per TEXT ('' for none)."
-                )
-            _, pairs = check_texts(texts, args.pair, [])
-            tasks, predictions = _predict_any(args.model, texts, pairs)
-            print(json.dumps(_json_ready(tasks, predictions, texts, pairs), indent=2))
-    except ConfigError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    except ValueError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+        texts = list(args.texts)
+        if args.pair is not None and len(args.pair) != len(texts):
+            raise ConfigError(
+                f"--pair gives {len(args.pair)} second text(s) for {len(texts)} text(s); "
+                "give one per TEXT ('' for none)."
+            )
+        _, pairs = check_texts(texts, args.pair, [])
+        tasks, predictions = _predict_any(args.model, texts, pairs)
+        print(json.dumps(_json_ready(tasks, predictions, texts, pairs), indent=2))
     return 0
+
+
+def _export(args, console):
+    from keras_mtl.config import ConfigError
+    from keras_mtl.export import export_edge_bundle, export_onnx, export_saved_model
+    from keras_mtl.outputs import check_new_directory, check_new_file
+    from keras_mtl.training import load_run
+
+    if args.quantize and args.format == "saved_model":
+        raise ConfigError("--quantize applies to --format onnx and edge only.")
+    # Refuse an occupied output before the (slow) model load.
+    if args.format == "onnx":
+        check_new_file(args.output, "ONNX file")
+    else:
+        check_new_directory(args.output, f"{args.format.replace('_', ' ')} folder")
+    model, _ = load_run(args.model)
+    if args.format == "edge":
+        export_edge_bundle(model, args.output, quantize=args.quantize)
+        console.say(f"Wrote edge bundle {args.output} (model.onnx, vocab.txt, bundle.json).")
+    elif args.format == "onnx":
+        export_onnx(model, args.output, quantize=args.quantize)
+        console.say(f"Wrote ONNX {args.output} (outputs: "
+                    f"{', '.join(t + '_scores' for t in model.task_names)}).")
+    else:
+        export_saved_model(model, args.output)
+        console.say(f"Wrote SavedModel {args.output} (signatures: serving_default, "
+                    "serve_token_ids).")
 
 
 if __name__ == "__main__":

@@ -19,6 +19,9 @@ import numpy as np
 from keras_mtl.config import ConfigError, resolve_config
 from keras_mtl.metrics.delta_m import delta_m, primary_metric
 from keras_mtl.models.multi_task_model import SHARING_MODES
+from keras_mtl.outputs import replace_file, write_json
+
+COMPARE_CONFIG = "compare_config.json"
 
 
 def single_task_config(config, task, datasets_by_task):
@@ -86,6 +89,7 @@ def compare(config, output, seeds=3, sharing=None, log=print):
         raise ConfigError("A comparison needs a config with at least two tasks.")
     sharing = list(sharing or [config["backbone"]["sharing"]])
     runs = plan_runs(config, seeds, sharing)
+    claim_comparison(output, config)
     results = {}
     for number, (variant, seed, run_config) in enumerate(runs, 1):
         directory = os.path.join(output, variant, f"seed{seed}")
@@ -208,16 +212,27 @@ def format_report(report):
 
 
 def write_report(report, output):
+    """Writes compare.json, compare.md and compare.png, each replaced in one step."""
     os.makedirs(output, exist_ok=True)
-    with open(os.path.join(output, "compare.json"), "w") as f:
-        json.dump(report, f, indent=2)
-    with open(os.path.join(output, "compare.md"), "w") as f:
-        f.write(f"# {report['name']}: multi-task vs single-task\n\n")
-        f.write(format_report(report) + "\n")
+    write_json(os.path.join(output, "compare.json"), report)
+    with replace_file(os.path.join(output, "compare.md")) as tmp:
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(f"# {report['name']}: multi-task vs single-task\n\n")
+            f.write(format_report(report) + "\n")
     try:
-        plot_report(report, os.path.join(output, "compare.png"))
+        with replace_file(os.path.join(output, "compare.png")) as tmp:
+            plot_report(report, tmp)
     except ImportError:
         pass  # matplotlib is optional (the `plot` extra)
+
+
+def claim_comparison(output, config):
+    """Makes `output` this comparison's folder, or refuses (`OutputExistsError`) a
+    folder that holds anything but a comparison of the same config (more seeds
+    or other sharing modes of the same config extend it)."""
+    from keras_mtl.training import claim_output
+
+    claim_output(output, config, config_file=COMPARE_CONFIG, kind="comparison")
 
 
 def plot_report(report, path):

@@ -93,6 +93,39 @@ def _local_tf_devices():
     return [d.name for d in (gpus or tf.config.list_logical_devices("CPU"))]
 
 
+def describe_devices():
+    """One line on what the backend computes on, e.g. `"tensorflow 2.21.0 on 1 CPU
+    (2 cores); no GPU"`."""
+    backend = keras.config.backend()
+    cores = os.cpu_count() or 1
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        version = tf.__version__
+        gpus = len(tf.config.list_logical_devices("GPU"))
+        cpus = len(tf.config.list_logical_devices("CPU"))
+    elif backend == "jax":
+        import jax
+
+        version = jax.__version__
+        devices = jax.devices()
+        gpus = sum(d.platform == "gpu" for d in devices)
+        cpus = len(devices) - gpus
+    else:
+        import torch
+
+        version = torch.__version__
+        gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        cpus = 1
+    parts = []
+    if gpus:
+        parts.append(f"{gpus} GPU{'s' if gpus > 1 else ''}")
+    if cpus:
+        parts.append(f"{cpus} CPU device{'s' if cpus > 1 else ''} ({cores} cores)")
+    text = f"{backend} {version} on " + " and ".join(parts)
+    return text if gpus else text + "; no GPU"
+
+
 # === Strategies ===
 
 

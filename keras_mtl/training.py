@@ -17,13 +17,17 @@ import warnings
 
 import keras
 
-from keras_mtl.callbacks import AdaptiveTaskWeighting, TaskGradientDiagnostics
+from keras_mtl.callbacks import (
+    AdaptiveTaskWeighting, EpochProgress, RestoreBest, TaskGradientDiagnostics,
+)
 from keras_mtl.config import ConfigError, resolve_config
 from keras_mtl.data import TaskMixture, make_dataset
 from keras_mtl.datasets import LabeledTexts, load_dataset
-from keras_mtl.distribution import distribution_scope
+from keras_mtl.distribution import describe_devices, distribution_scope
+from keras_mtl.errors import OutputExistsError
 from keras_mtl.metrics.evaluation import evaluate_predictions
 from keras_mtl.models import MultiTaskModel, load_model
+from keras_mtl.outputs import describe_contents, replace_file, write_json
 from keras_mtl.tasks import TaskSpec
 
 
@@ -122,6 +126,61 @@ def train(config, output=None, epochs=None, verbose="auto", log=print):
         return _train(config, output, epochs, verbose, log, scopes)
 
 
+def claim_output(output, config, config_file="config.json", kind="run"):
+    """Makes `output` this run's folder: `"new"` (absent or empty: the resolved
+    config is written there first) or `"resume"` (an unfinished run of the same
+    config). Anything else there is refused with `OutputExistsError`: a different
+    config, a finished run, or files that are not a keras_mtl run."""
+    if os.path.lexists(output) and not os.path.isdir(output):
+        raise OutputExistsError(f"--output {output} is a file; give a folder.")
+    config_path = os.path.join(output, config_file)
+    config = json.loads(json.dumps(config))  # as it reads back from the file
+    own = {"output": None}
+    if os.path.isdir(output) and _run_entries(output):
+        if not os.path.exists(config_path):
+            raise OutputExistsError(
+                f"--output {output} holds files that are not a keras_mtl {kind} "
+                f"({describe_contents(output)}); nothing was written. Choose a new folder."
+            )
+        with open(config_path, encoding="utf-8") as f:
+            previous = json.load(f)
+        difference = _first_difference({**previous, **own}, {**config, **own})
+        if difference:
+            raise OutputExistsError(
+                f"--output {output} holds a {kind} of another config ({difference}); it "
+                "resumes only the same config. Choose a new folder."
+            )
+        if kind == "run" and os.path.exists(os.path.join(output, "model.keras")):
+            raise OutputExistsError(
+                f"--output {output} holds a finished run of this config (model.keras); "
+                f"nothing was overwritten. Evaluate it with `keras-mtl evaluate {output}`, "
+                "or choose a new folder to train again."
+            )
+        return "resume"
+    os.makedirs(output, exist_ok=True)
+    write_json(config_path, config)
+    return "new"
+
+
+def _run_entries(folder):
+    """A folder's entries, less the writers' temporary files and worker scratch."""
+    return [name for name in os.listdir(folder)
+            if ".partial-" not in name and not name.startswith("workertemp_")]
+
+
+def _first_difference(old, new, path=""):
+    """`'training.epochs: 3 → 5'` for the first key that differs, else `None`."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        for key in sorted(set(old) | set(new), key=str):
+            found = _first_difference(old.get(key), new.get(key), f"{path}{key}.")
+            if found:
+                return found
+        return None
+    if old != new:
+        return f"{path.rstrip('.')}: {old!r} → {new!r}"
+    return None
+
+
 def _train(config, output, epochs, verbose, log, scopes):
     config = resolve_config(config)
     if epochs is not None:
@@ -129,7 +188,18 @@ def _train(config, output, epochs, verbose, log, scopes):
             raise ConfigError(f"--epochs must be >= 1, got {epochs}.")
         config["training"]["epochs"] = epochs
     output = output or config["output"] or os.path.join("saved_models", config["name"])
-    os.makedirs(output, exist_ok=True)
+    state = claim_output(output, config)
+    if state == "resume":
+        log(f"Resuming the unfinished run in {output}.")
+    try:
+        return _train_in(config, output, verbose, log, scopes)
+    except BaseException:
+        if state == "new" and not os.path.exists(os.path.join(output, "history.csv")):
+            shutil.rmtree(output, ignore_errors=True)  # failed before an epoch ended
+        raise
+
+
+def _train_in(config, output, verbose, log, scopes):
     training = config["training"]
     keras.utils.set_random_seed(training["seed"])
 
@@ -164,10 +234,10 @@ def _train(config, output, epochs, verbose, log, scopes):
         private_layers=backbone["private_layers"],
         tie_weight=backbone["tie_weight"],
     )
+    log(f"Devices: {describe_devices()}.")
     log(
         f"Model: {backbone['preset']} ({model.backbone.num_layers} layers, "
-        f"{model.count_params():,} parameters), tasks {model.task_names}, "
-        f"backend {keras.config.backend()}."
+        f"{model.count_params():,} parameters), tasks {model.task_names}."
     )
     preprocessor = model.preprocessor
     callbacks = []
@@ -214,10 +284,23 @@ def _train(config, output, epochs, verbose, log, scopes):
         )
     if training["gradient_diagnostics"]:
         callbacks.append(TaskGradientDiagnostics(dev_ds if dev_ds is not None else train_ds))
+    best = None
+    if training["restore_best"]:
+        if dev_ds is None:
+            raise ConfigError("'training.restore_best' chooses the epoch on the dev split; "
+                              "this run's data has no dev split.")
+        best = RestoreBest(training["monitor"], patience=training["patience"],
+                           directory=os.path.join(backup_dir, "best"))
+        callbacks.append(best)  # before BackupAndRestore, which deletes backup_dir at the end
     callbacks += [
         keras.callbacks.BackupAndRestore(backup_dir),
         keras.callbacks.CSVLogger(os.path.join(output, "history.csv"), append=True),
     ]
+    if training["tensorboard"]:
+        callbacks.append(keras.callbacks.TensorBoard(
+            os.path.join(output, "tensorboard"), write_graph=False, profile_batch=0))
+    if verbose:
+        callbacks.append(EpochProgress(training["epochs"], log=log))
     train_ds = dist.even_batches(train_ds, training["batch_size"])
     if dev_ds is not None:
         dev_ds = dist.even_batches(dev_ds, training["batch_size"])
@@ -240,7 +323,8 @@ def _train(config, output, epochs, verbose, log, scopes):
     if not dist.is_chief:
         shutil.rmtree(output)
         return None
-    model.save(os.path.join(output, "model.keras"))
+    with replace_file(os.path.join(output, "model.keras")) as tmp:
+        model.save(tmp)
     if dist.name:
         # A model built under a strategy predicts through it: evaluate the saved one.
         model = load_model(os.path.join(output, "model.keras"))
@@ -252,11 +336,13 @@ def _train(config, output, epochs, verbose, log, scopes):
     metrics["train_seconds"] = round(train_seconds, 1)
     metrics["fit_seconds"] = round(fit_seconds, 1)
     metrics["backend"] = keras.config.backend()
-    with open(os.path.join(output, "metrics.json"), "w") as f:
-        json.dump(metrics, f, indent=2)
-    with open(os.path.join(output, "config.json"), "w") as f:
-        json.dump(config, f, indent=2)
+    if best is not None:
+        metrics["best_epoch"] = {"epoch": best.best_epoch, "monitor": best.monitor,
+                                 "value": best.best_value}
+    write_json(os.path.join(output, "metrics.json"), metrics)
     written = "model.keras, metrics.json, history.csv, config.json"
+    if training["tensorboard"]:
+        written += ", tensorboard/"
     try:
         from keras_mtl.plotting import plot_training
 
@@ -281,9 +367,9 @@ def evaluate_model(model, data):
 def load_run(path):
     """`(model, config)` from a run directory (or its `model.keras`)."""
     directory = path if os.path.isdir(path) else os.path.dirname(path)
-    model_path = os.path.join(path, "model.keras") if os.path.isdir(path) else path
-    if not os.path.exists(model_path):
-        raise ConfigError(f"No model at {model_path}.")
+    model_path = os.path.join(path, "model.keras")
+    if not os.path.isfile(model_path):
+        model_path = path  # `load_model` says what the path holds instead
     model = load_model(model_path)
     config = None
     config_path = os.path.join(directory, "config.json")
@@ -308,8 +394,11 @@ def evaluate_run(path, split="test"):
 def format_metrics(metrics):
     """A short human-readable summary of `{split: {task: metrics}}`."""
     lines = []
+    best = metrics.get("best_epoch")
+    if best:
+        lines.append(f"best epoch {best['epoch']} ({best['monitor']} {best['value']:.4f})")
     for split, tasks in metrics.items():
-        if not isinstance(tasks, dict):
+        if not isinstance(tasks, dict) or split == "best_epoch":
             continue
         parts = []
         for task, values in tasks.items():

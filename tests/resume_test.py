@@ -2,6 +2,7 @@
 adaptive task-weighting schedule intact."""
 
 import csv
+import json
 import math
 import os
 import signal
@@ -58,7 +59,8 @@ def write_resume_config(tmp_path, preset):
             {"name": "intent", "type": "classification", "pooling": "cls"},
             {"name": "slots", "type": "token_classification"},
         ],
-        "training": {"epochs": EPOCHS, "batch_size": 16, "learning_rate": 1e-3},
+        "training": {"epochs": EPOCHS, "batch_size": 16, "learning_rate": 1e-3,
+                     "restore_best": True, "monitor": "val_intent_loss"},
         "weighting": {"strategy": "dwa", "temperature": 2.0},
     }
     path = tmp_path / "config.yaml"
@@ -84,8 +86,14 @@ def test_killed_run_resumes_from_last_epoch(tiny_preset, tmp_path):
 
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 240
-    while len(history_epochs(history)) < 2 and time.time() < deadline and process.poll() is None:
-        time.sleep(0.2)
+    logged = {}  # epochs in history.csv -> when they were first seen
+    while 2 not in logged:
+        assert time.time() < deadline and process.poll() is None, "no 2 epochs to kill after"
+        logged.setdefault(len(history_epochs(history)), time.time())
+        time.sleep(0.05)
+    # Kill -9 in the middle of the third epoch: half an epoch after the second ended.
+    epoch_seconds = logged[2] - logged.get(1, logged[2])
+    time.sleep(epoch_seconds / 2)
     assert process.poll() is None, "the run ended before it could be killed"
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
@@ -93,7 +101,15 @@ def test_killed_run_resumes_from_last_epoch(tiny_preset, tmp_path):
     assert 2 <= len(done) < EPOCHS and not (output / "model.keras").exists()
     assert (output / "backup").exists()
 
-    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=300)
+    resumed = subprocess.run(command, check=True, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True, timeout=300)
+    # Start-up is quiet: the first line is the command's own, no TF/XLA/CUDA log line.
+    from keras_mtl.console import is_native_log_line
+
+    lines = resumed.stdout.splitlines()
+    assert lines[0] == f"Resuming the unfinished run in {output}.", lines[:3]
+    assert not [line for line in lines if is_native_log_line(line)]
+    assert [line for line in lines if line.startswith("Devices: ")]
     # Every epoch ran exactly once across the two processes.
     assert history_epochs(history) == list(range(EPOCHS))
     assert (output / "model.keras").exists() and (output / "metrics.json").exists()
@@ -101,6 +117,14 @@ def test_killed_run_resumes_from_last_epoch(tiny_preset, tmp_path):
 
     # DWA's schedule continued across the kill: its loss history was restored.
     assert_dwa_schedule(history_rows(history))
+    # The best dev epoch was tracked across the kill too, and its weights were kept.
+    rows = history_rows(history)
+    losses = [float(row["val_intent_loss"]) for row in rows]
+    with open(output / "metrics.json") as f:
+        best = json.load(f)["best_epoch"]
+    assert best["epoch"] == 1 + losses.index(min(losses))
+    assert best["value"] == pytest.approx(min(losses), rel=1e-5)
+    assert (output / "tensorboard" / "train").is_dir()
 
     from keras_mtl import cli
 

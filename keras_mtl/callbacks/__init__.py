@@ -1,6 +1,9 @@
-"""Keras callbacks: adaptive task weighting and task-gradient diagnostics."""
+"""Keras callbacks: adaptive task weighting, task-gradient diagnostics, best-epoch
+restore and epoch progress."""
 
 from keras_mtl.callbacks.adaptive_task_weighting import AdaptiveTaskWeighting
+from keras_mtl.callbacks.epoch_progress import EpochProgress
+from keras_mtl.callbacks.restore_best import RestoreBest
 from keras_mtl.callbacks.task_gradient_diagnostics import TaskGradientDiagnostics
 
-__all__ = ["AdaptiveTaskWeighting", "TaskGradientDiagnostics"]
+__all__ = ["AdaptiveTaskWeighting", "EpochProgress", "RestoreBest", "TaskGradientDiagnostics"]

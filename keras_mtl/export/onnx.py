@@ -17,21 +17,32 @@ import tempfile
 import keras
 
 from keras_mtl.export.tensorflow_process import export_through_tensorflow
+from keras_mtl.outputs import check_new_file, new_file
 
 INPUT_NAMES = ("token_ids", "segment_ids", "padding_mask")
 QUANTIZE_MODES = (None, "int8")
 
 
 def export_onnx(model, path, quantize=None, opset=17):
-    """Writes `model` (a `MultiTaskModel`) as an ONNX file at `path`."""
+    """Writes `model` (a `MultiTaskModel`) as an ONNX file at `path`.
+
+    Refuses (`OutputExistsError`) a `path` that exists; the file appears complete
+    or not at all."""
     if quantize not in QUANTIZE_MODES:
         raise ValueError(f"quantize must be one of {QUANTIZE_MODES}, got {quantize!r}.")
     if int(opset) < 17:
         raise ValueError(f"opset must be >= 17, got {opset}.")
+    check_new_file(path, "ONNX file")
     if keras.config.backend() != "tensorflow":
         return export_through_tensorflow(
             model, "export_onnx", path, quantize=quantize, opset=int(opset)
         )
+    with new_file(path, "ONNX file") as tmp:
+        _write_onnx(model, tmp, quantize, opset)
+    return path
+
+
+def _write_onnx(model, path, quantize, opset):
     import onnx
     import tensorflow as tf
     import tf2onnx
@@ -46,11 +57,9 @@ def export_onnx(model, path, quantize=None, opset=17):
 
     proto, _ = tf2onnx.convert.from_function(scores, input_signature=spec, opset=int(opset))
     _name_dynamic_axes(proto, model)
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
     if quantize is None:
         onnx.save(proto, path)
-        return path
+        return
     from onnxruntime.quantization import QuantType, quant_pre_process, quantize_dynamic
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -59,7 +68,6 @@ def export_onnx(model, path, quantize=None, opset=17):
         onnx.save(proto, fp32)
         quant_pre_process(fp32, prepared, skip_symbolic_shape=True)
         quantize_dynamic(prepared, path, weight_type=QuantType.QInt8)
-    return path
 
 
 def _name_dynamic_axes(proto, model):
