@@ -4,6 +4,7 @@ your own files. Every loader returns `{split: LabeledTexts}`."""
 import inspect
 
 from keras_mtl.datasets.atis import load_atis
+from keras_mtl.datasets.bible import load_bible
 from keras_mtl.datasets.conll import read_conll
 from keras_mtl.datasets.conllu import load_ud, read_conllu
 from keras_mtl.datasets.labeled_texts import LabeledTexts
@@ -16,7 +17,7 @@ from keras_mtl.errors import ConfigError
 # Name → loader, for configs (`data.datasets`); each takes `seed=` and options.
 DATASETS = {
     "atis": load_atis, "wnut16": load_wnut16, "vader": load_vader, "ud": load_ud,
-    "lee": load_lee,
+    "lee": load_lee, "bible": load_bible,
 }
 
 
@@ -110,7 +111,7 @@ def check_options(loader, options, what, skip=()):
 
 __all__ = [
     "DATASETS", "LabeledTexts", "check_dataset_options", "check_options", "load_atis",
-    "load_dataset", "load_files",
+    "load_bible", "load_dataset", "load_files",
     "load_lee", "load_ud", "load_vader", "load_wnut16",
     "read_conll", "read_conllu", "read_csv", "read_jsonl",
 ]
