@@ -95,7 +95,8 @@ def encode_examples(preprocessor, data, unknown_labels="error", batch_size=1024)
         warnings.warn(
             f"{data.name}: {truncated} of {len(data)} texts are longer than "
             f"sequence_length={preprocessor.sequence_length} sub-words and were "
-            "truncated; their cut-off words get no label and no loss.",
+            "truncated: sentence-level tasks see the kept part only, and cut-off words "
+            "get no label and no loss.",
             stacklevel=2,
         )
     return encoded

@@ -50,7 +50,7 @@ def warn_truncated(num_words, kept_words, sequence_length, stacklevel=2):
     ...     warn_truncated([3, 40], [3, 14], 16)
     [1]
     >>> print(caught[0].message)
-    1 of 2 text(s) (index 1) longer than sequence_length=16 sub-words were truncated; their cut-off words are labelled None.
+    1 of 2 text(s) (index 1) longer than sequence_length=16 sub-words were truncated; their cut-off words are labelled None (sentence-level tasks see the kept part only).
     """
     cut = [i for i, (n, k) in enumerate(zip(num_words, kept_words)) if int(k) < int(n)]
     if cut:
@@ -58,7 +58,7 @@ def warn_truncated(num_words, kept_words, sequence_length, stacklevel=2):
         warnings.warn(
             f"{len(cut)} of {len(num_words)} text(s) (index {shown}) longer than "
             f"sequence_length={sequence_length} sub-words were truncated; their cut-off "
-            "words are labelled None.",
+            "words are labelled None (sentence-level tasks see the kept part only).",
             TruncationWarning,
             stacklevel=stacklevel + 1,
         )

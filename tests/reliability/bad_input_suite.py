@@ -281,13 +281,18 @@ def _(ctx):
     return cli_run("train", ctx.config(), "--output", ctx.write("a_file", "keep"))
 
 
-@case("train: --output holds other files", "cli", mentions=["notes.txt"])
-def _(ctx):
+def folder_of_notes(ctx):
+    """A folder holding a user's `notes.txt`."""
     folder = ctx.path("mine")
     os.makedirs(folder)
     with open(os.path.join(folder, "notes.txt"), "w") as f:
         f.write("keep")
-    return cli_run("train", ctx.config(), "--output", folder)
+    return folder
+
+
+@case("train: --output holds other files", "cli", mentions=["notes.txt"])
+def _(ctx):
+    return cli_run("train", ctx.config(), "--output", folder_of_notes(ctx))
 
 
 @case("train: --output holds a finished run", "cli", mentions=["finished run"])
@@ -577,11 +582,7 @@ def _(ctx):
 
 @case("compare: --output holds other files", "cli", mentions=["notes.txt"])
 def _(ctx):
-    folder = ctx.path("cmp")
-    os.makedirs(folder)
-    with open(os.path.join(folder, "notes.txt"), "w") as f:
-        f.write("keep")
-    return cli_run("compare", ctx.config(), "--output", folder)
+    return cli_run("compare", ctx.config(), "--output", folder_of_notes(ctx))
 
 
 @case("command: unknown backend", "cli", mentions=["--backend"])
@@ -1091,16 +1092,23 @@ def _(ctx):
     config = ctx.config(data={"max_train_examples": 1200}, training={"epochs": 3,
                         "batch_size": 8})
     command = [sys.executable, "-m", "keras_mtl.cli", "train", config, "--output", output]
+    # As from a terminal: a background job started by a script ignores SIGINT.
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True)
+                               text=True, preexec_fn=lambda: signal.signal(
+                                   signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 300
-    while not os.path.exists(os.path.join(output, "history.csv")):
+    history = os.path.join(output, "history.csv")
+    while not (os.path.exists(history) and len(open(history).read().splitlines()) > 1):
         check(time.time() < deadline and process.poll() is None, "no epoch finished")
         time.sleep(0.1)
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=120)
     check(process.returncode == 130, f"exit {process.returncode}: {err[-300:]}")
     check("Traceback" not in err, "a traceback on Ctrl-C")
+    check("resume" in err, f"no word on resuming: {err[-200:]!r}")
+    result = subprocess.run(command, capture_output=True, text=True, timeout=400)
+    check(result.returncode == 0 and result.stdout.startswith("Resuming"),
+          f"exit {result.returncode}: {result.stdout[:100]!r} {result.stderr[-300:]}")
     return process.returncode, out, err
 
 

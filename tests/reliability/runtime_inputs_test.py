@@ -22,7 +22,7 @@ from tests.conftest import TEXTS, VOCAB, tiny_model, tiny_tasks
 LONG = " ".join(["show", "me", "flights"] * 10)
 TRUNCATION_MESSAGE = (
     "1 of 2 text(s) (index 1) longer than sequence_length=16 sub-words were truncated; "
-    "their cut-off words are labelled None."
+    "their cut-off words are labelled None (sentence-level tasks see the kept part only)."
 )
 
 BAD_TEXTS = [
