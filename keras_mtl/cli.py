@@ -7,7 +7,9 @@
     keras-mtl export RUN --output saved_models/NAME/VERSION
     keras-mtl export RUN --format onnx|edge [--quantize int8] --output PATH
     keras-mtl predict SAVED_MODEL_DIR|EDGE_BUNDLE TEXT ...
-    keras-mtl compare CONFIG [--seeds N] [--sharing hard partial] --output DIR
+    keras-mtl compare CONFIG [--seeds N] [--sharing hard partial]
+                      [--budget epochs|steps|convergence] [--learning-rates LR ...]
+                      [--max-epochs N] [--patience N] --output DIR
 
 With no CONFIG, `train` runs the embedded default (ATIS joint intent + slots on
 the real MiniLM truncated to 2 layers). This is the only module that reads config
@@ -91,6 +93,19 @@ def _parser():
                          help="Sharing mode(s) of the multi-task model (default: the config's).")
     compare.add_argument("--output", required=True, help="Folder for the runs and the report.")
     compare.add_argument("--epochs", type=int, default=None, help="Override training.epochs.")
+    compare.add_argument(
+        "--budget", choices=["epochs", "steps", "convergence"], default="epochs",
+        help="epochs: every run trains training.epochs (default); steps: each single-task "
+             "run takes the multi-task run's optimizer steps; convergence: up to "
+             "--max-epochs, early stopping on the dev score.")
+    compare.add_argument("--learning-rates", type=float, nargs="+", default=None,
+                         metavar="LR", help="Learning-rate grid, chosen per variant on seed "
+                         "0's dev score (default: training.learning_rate).")
+    compare.add_argument("--max-epochs", type=int, default=None,
+                         help="Epoch cap of --budget convergence (default 20).")
+    compare.add_argument("--patience", type=int, default=None,
+                         help="Stop after N epochs without a better dev score (default 3 "
+                              "with --budget convergence, else no early stopping).")
 
     predict = commands.add_parser(
         "predict", parents=[common], help="Predict every task for texts (JSON)."
@@ -213,7 +228,9 @@ def main(argv=None):
                 import keras_hub  # noqa: F401
             return _run(args, console)
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        resume = " (run the same command again to resume)" if args.command in (
+            "train", "compare") else ""
+        print(f"interrupted{resume}", file=sys.stderr)
         return 130
     except Exception as error:  # noqa: BLE001  (sorted into expected and bugs below)
         message = _expected_failure(error)
@@ -239,7 +256,8 @@ def _expected_failure(error):
 
     Expected: keras_mtl's own exceptions (`keras_mtl.errors`), operating-system
     errors (permissions, full disk, a file where a folder should be), and a
-    `ValueError`/`TypeError` raised by a `raise` statement of keras_mtl itself.
+    `ValueError`/`TypeError`/`ImportError` raised by a `raise` statement of
+    keras_mtl itself (a dataset loader naming the package to install).
     """
     import errno
 
@@ -252,8 +270,8 @@ def _expected_failure(error):
         where = f": {error.filename}" if error.filename else ""
         hint = _OS_HINTS.get(code)
         return f"{error.strerror or error}{where}" + (f" ({hint})." if hint else ".")
-    if isinstance(error, (ValueError, TypeError)) and _raised_by_keras_mtl(error):
-        return str(error)
+    if isinstance(error, (ValueError, TypeError, ImportError)) and _raised_by_keras_mtl(error):
+        return str(error)  # ImportError: a loader naming the package to install
     return None
 
 
@@ -296,8 +314,13 @@ def _run(args, console):
         if args.epochs is not None:
             if args.epochs < 1:
                 raise ConfigError(f"--epochs must be >= 1, got {args.epochs}.")
+            if args.budget == "convergence":
+                raise ConfigError("--epochs sets the epochs of --budget epochs and steps; "
+                                  "--budget convergence trains up to --max-epochs.")
             config.setdefault("training", {})["epochs"] = args.epochs
-        compare(config, args.output, seeds=args.seeds, sharing=args.sharing, log=console.say)
+        compare(config, args.output, seeds=args.seeds, sharing=args.sharing, log=console.say,
+                budget=args.budget, learning_rates=args.learning_rates,
+                max_epochs=args.max_epochs, patience=args.patience)
     elif args.command == "evaluate":
         from keras_mtl.training import evaluate_run, format_metrics
 

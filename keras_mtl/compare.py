@@ -1,28 +1,159 @@
 """Multi-task vs single-task: the job behind `keras-mtl compare`.
 
-For every seed, `compare()` trains the multi-task model of a config (once per
-sharing mode asked for) and one single-task model per task, with the same
-backbone, optimiser, epochs and batch size, and each task's training examples
-seen equally often (a single-task model trains on the datasets that label its
-task). It then tabulates every task's primary metric on the test split (mean ±
-std over seeds) and Δm (Maninis et al. 2019), and writes `compare.json`,
-`compare.md` and `compare.png`. Finished runs are skipped when the command is
-run again, so a killed comparison resumes.
+`compare()` trains the multi-task model of a config (once per sharing mode asked
+for) and one single-task model per task (same backbone, optimiser, batch size; a
+single-task model trains on the datasets that label its task), then tabulates
+every task's primary test metric and Δm (Maninis et al. 2019) in `compare.json`,
+`compare.md` and `compare.png`. The rules (docs/mixing.md, "Does multi-task help?"):
+
+1. **Dev-selected epochs.** Every run keeps its best epoch on `dev_score`, the mean
+   primary metric of decoded dev predictions (`DevEvaluation`), and is tested there.
+2. **A stated budget** (`Budget`): the same epochs for every run, the same optimizer
+   steps, or training to convergence (early stopping on `dev_score`).
+3. **A learning-rate grid**: every variant is trained at seed 0 for every rate; the
+   rate with the best dev score is chosen per variant; seeds 1 … N − 1 run at it.
+4. **Seeds and significance**: mean ± std and a 95 % t-interval over seeds; per task
+   a paired bootstrap over the test examples (`keras_mtl.metrics.significance`).
+5. **Δm over every task**; a single-task score of 0 is reported as a failed baseline.
+6. **Cost**: fit time, optimizer steps and encoder steps of every variant.
+
+Finished runs are reused when the command is run again, so a killed comparison
+resumes; more seeds, sharing modes or learning rates extend a comparison.
 """
 
 import copy
+import dataclasses
 import json
+import math
 import os
+import time
+from typing import NamedTuple
 
 import numpy as np
 
+from keras_mtl.callbacks.dev_evaluation import DEV_SCORE
+from keras_mtl.callbacks.epoch_progress import format_duration
+from keras_mtl.checks import check_number
 from keras_mtl.config import ConfigError, resolve_config
+from keras_mtl.errors import ArtifactError
 from keras_mtl.metrics.delta_m import delta_m, primary_metric
+from keras_mtl.metrics.significance import (
+    corpus_score, mean_score, paired_bootstrap, seed_mean, t_interval,
+)
 from keras_mtl.models.multi_task_model import SHARING_MODES
 from keras_mtl.outputs import replace_file, write_json
 
 COMPARE_CONFIG = "compare_config.json"
+TEST_PREDICTIONS = "test_predictions.json"
+BUDGETS = ("epochs", "steps", "convergence")
+DEFAULT_MAX_EPOCHS = 20  # --budget convergence
+DEFAULT_PATIENCE = 3  # --budget convergence
+STEPS_MAX_EPOCHS = 50  # --budget steps: more epochs than this is no fair baseline
+RESAMPLES = 1000  # paired bootstrap
+BOOTSTRAP_SEED = 0
+ALPHA = 0.05
 
+
+# === Options ===
+
+@dataclasses.dataclass(frozen=True)
+class Budget:
+    """How long each run of a comparison trains.
+
+    * `"epochs"`: every run trains the config's `training.epochs`.
+    * `"steps"`: every single-task run takes as many optimizer steps as the
+      multi-task run, in whole epochs of its own data (`plan_variants`).
+    * `"convergence"`: every run trains up to `max_epochs` (default 20) and stops
+      after `patience` (default 3) epochs without a better `dev_score`.
+
+    Every run keeps its best epoch on `dev_score`; `patience` (optional with the
+    other budgets) stops early, making their epochs a cap.
+
+    >>> Budget("convergence")
+    Budget(kind='convergence', max_epochs=20, patience=3)
+    >>> Budget("epochs", max_epochs=5)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    keras_mtl.errors.ConfigError: --max-epochs caps --budget convergence; ...
+    """
+
+    kind: str = "epochs"
+    max_epochs: int = None
+    patience: int = None
+
+    def __post_init__(self):
+        if self.kind not in BUDGETS:
+            raise ConfigError(f"--budget must be one of {list(BUDGETS)}, got {self.kind!r}.")
+        if self.max_epochs is not None:
+            if self.kind != "convergence":
+                raise ConfigError(
+                    f"--max-epochs caps --budget convergence; with --budget {self.kind} every "
+                    "run trains the config's training.epochs (set it, or --epochs)."
+                )
+            check_number(self.max_epochs, "--max-epochs", at_least=1, integer=True)
+        if self.patience is not None:
+            check_number(self.patience, "--patience", at_least=1, integer=True)
+        if self.kind == "convergence":
+            object.__setattr__(self, "max_epochs", self.max_epochs or DEFAULT_MAX_EPOCHS)
+            object.__setattr__(self, "patience", self.patience or DEFAULT_PATIENCE)
+
+
+def check_learning_rates(learning_rates, config):
+    """The grid as a list of floats (default: the config's one rate); a
+    `ConfigError` for a rate that is not a number > 0 (NaN included) or a repeat."""
+    if learning_rates is None:
+        return [float(config["training"]["learning_rate"])]
+    if not isinstance(learning_rates, (list, tuple)):
+        raise ConfigError(f"--learning-rates must be a list of rates, got {learning_rates!r}.")
+    rates = [check_number(rate, "--learning-rates: each rate", above=0)
+             for rate in learning_rates]
+    if not rates:
+        raise ConfigError("--learning-rates needs at least one rate.")
+    if len({format_rate(rate) for rate in rates}) != len(rates):  # (their folder names)
+        raise ConfigError(f"--learning-rates names a rate twice: {list(learning_rates)}.")
+    return rates
+
+
+def _task_names(config):
+    names = [task["name"] for task in config["tasks"]]
+    if len(names) < 2:
+        raise ConfigError("A comparison needs a config with at least two tasks.")
+    return names
+
+
+def check_comparable(config, datasets):
+    """`{task: [datasets that label it]}`, or a `ConfigError` for a config that
+    cannot make a meaningful comparison: fewer than two tasks; tasks that share no
+    dataset (every dataset labels one task: no example would train two tasks, so
+    the "multi-task" model would be single-task models sharing an encoder); or a
+    task without dev labels (nothing to choose its epoch and rate on) or without
+    test labels (nothing to report)."""
+    names = _task_names(config)
+    by_task = {task: [name for name, splits in datasets.items()
+                      if task in splits["train"].labels] for task in names}
+    shared = [name for name, splits in datasets.items()
+              if len(set(names) & set(splits["train"].labels)) >= 2]
+    if not shared:
+        raise ConfigError(
+            f"The tasks share no dataset ({by_task}): every dataset labels one task, so "
+            "no training example would teach two tasks and the multi-task model would "
+            "be single-task models that share an encoder. A comparison needs a dataset "
+            "that labels two of its tasks (e.g. ATIS: intent and slots)."
+        )
+    for task, owners in by_task.items():
+        for split, use in (("dev", "its epoch and learning rate are chosen on dev"),
+                           ("test", "the comparison reports the test split")):
+            if not any(split in datasets[name] and task in datasets[name][split].labels
+                       and any(v is not None for v in datasets[name][split].labels[task])
+                       for name in owners):
+                raise ConfigError(
+                    f"Task '{task}' has no {split} labels in its dataset(s) {owners}: {use}. "
+                    f"Give the dataset a {split} split."
+                )
+    return by_task
+
+
+# === The plan ===
 
 def single_task_config(config, task, datasets_by_task):
     """The config of the single-task baseline for `task` (a task-config dict)."""
@@ -38,39 +169,149 @@ def single_task_config(config, task, datasets_by_task):
     return single
 
 
-def plan_runs(config, seeds, sharing_modes):
-    """`[(variant, seed, config)]`: multi-task per sharing mode, then single-task per task."""
-    from keras_mtl.training import load_data
+def steps_per_epoch(config, datasets):
+    """Optimizer steps per epoch of `config`'s run, as `train` counts them for its
+    learning-rate schedule: its training examples (a mixture of several datasets:
+    `data.examples_per_epoch`, default their total) // batch size. Shuffled
+    length buckets drop each bucket's last partial batch, so a run may take a few
+    steps fewer (metrics.json records the steps it took)."""
+    sizes = [len(datasets[name]["train"]) for name in config["data"]["dataset"]]
+    examples = sizes[0]
+    if len(sizes) > 1:
+        examples = config["data"]["examples_per_epoch"] or sum(sizes)
+    return examples // config["training"]["batch_size"]
 
-    config = resolve_config(config)
+
+def plan_variants(config, datasets, sharing_modes, budget=None):
+    """`{variant: config}`: `multi_<mode>` per sharing mode, then `single_<task>`
+    per task, each with its budget's epochs and patience, keeping its best epoch
+    on `dev_score` and saving its decoded test predictions (seed and learning
+    rate are set per run: `grid_runs`, `seed_runs`).
+
+    Under `Budget("steps")` a single-task run trains the whole number of epochs
+    nearest to the multi-task run's steps (epochs × steps per epoch, see
+    `steps_per_epoch`); a `ConfigError` when its data cannot give them in at most
+    `STEPS_MAX_EPOCHS` epochs.
+    """
+    budget = budget or Budget()
+    datasets_by_task = check_comparable(config, datasets)
     for mode in sharing_modes:
         if mode not in SHARING_MODES:
             raise ConfigError(f"Unknown sharing mode {mode!r}; known: {list(SHARING_MODES)}.")
-    if not isinstance(seeds, int) or seeds < 1:
-        raise ConfigError(f"--seeds must be >= 1, got {seeds!r}.")
-    datasets = load_data(config["data"], [task["name"] for task in config["tasks"]])
-    datasets_by_task = {
-        task["name"]: [name for name, splits in datasets.items()
-                       if task["name"] in splits["train"].labels]
-        for task in config["tasks"]
-    }
-    runs = []
-    for seed in range(seeds):
-        for mode in sharing_modes:
-            multi = copy.deepcopy(config)
-            multi["backbone"]["sharing"] = mode
-            if mode == "hard":
-                multi["backbone"]["tie_weight"] = 0.0
-            multi["training"]["seed"] = seed
-            runs.append((f"multi_{mode}", seed, multi))
-        for task in config["tasks"]:
-            single = single_task_config(config, task, datasets_by_task)
-            single["training"]["seed"] = seed
-            runs.append((f"single_{task['name']}", seed, single))
-    return runs
+    variants = {}
+    for mode in sharing_modes:
+        multi = copy.deepcopy(config)
+        multi["backbone"]["sharing"] = mode
+        if mode == "hard":
+            multi["backbone"]["tie_weight"] = 0.0
+        variants[f"multi_{mode}"] = multi
+    for task in config["tasks"]:
+        variants[f"single_{task['name']}"] = single_task_config(config, task, datasets_by_task)
+    multi_steps = config["training"]["epochs"] * steps_per_epoch(config, datasets)
+    for variant, run_config in variants.items():
+        training = run_config["training"]
+        training.update(restore_best=True, monitor=DEV_SCORE, patience=budget.patience,
+                        save_test_predictions=True)
+        if budget.kind == "convergence":
+            training["epochs"] = budget.max_epochs
+        elif budget.kind == "steps" and variant.startswith("single_"):
+            training["epochs"] = _epochs_for_steps(variant, run_config, datasets, multi_steps)
+    return variants
 
 
-def compare(config, output, seeds=3, sharing=None, log=print):
+def _epochs_for_steps(variant, config, datasets, steps):
+    per_epoch = steps_per_epoch(config, datasets)
+    examples = sum(len(datasets[name]["train"]) for name in config["data"]["dataset"])
+    where = (f"--budget steps: {variant} ({examples} training examples, batch size "
+             f"{config['training']['batch_size']})")
+    if steps < 1:
+        raise ConfigError("--budget steps: the multi-task run's training set is smaller than "
+                          "one batch, so it takes no steps to match. Lower training.batch_size.")
+    if per_epoch < 1:
+        raise ConfigError(f"{where} has fewer examples than one batch: it cannot take the "
+                          f"multi-task run's {steps} steps. Lower training.batch_size, or use "
+                          "--budget epochs.")
+    epochs = max(1, math.floor(steps / per_epoch + 0.5))
+    if epochs > STEPS_MAX_EPOCHS:
+        raise ConfigError(
+            f"{where} would need {epochs} epochs of {per_epoch} steps to take the multi-task "
+            f"run's {steps} steps: more than {STEPS_MAX_EPOCHS} epochs of a small dataset is "
+            "no fair baseline. Use --budget epochs or convergence, or give that task more "
+            "data (data.max_train_examples)."
+        )
+    return epochs
+
+
+class Run(NamedTuple):
+    """One training run of a comparison, in `OUTPUT/<variant>/lr<rate>/seed<seed>`."""
+
+    variant: str
+    seed: int
+    learning_rate: float
+    config: dict
+
+    @property
+    def folder(self):
+        return os.path.join(self.variant, f"lr{format_rate(self.learning_rate)}",
+                            f"seed{self.seed}")
+
+    @property
+    def label(self):
+        return f"{self.variant} seed {self.seed} (lr {format_rate(self.learning_rate)})"
+
+
+def _run(variant, config, seed, learning_rate):
+    config = copy.deepcopy(config)
+    config["training"].update(seed=seed, learning_rate=learning_rate)
+    return Run(variant, seed, learning_rate, config)
+
+
+def grid_runs(variants, learning_rates):
+    """Seed 0 of every variant at every rate (rate by rate)."""
+    return [_run(variant, config, 0, rate)
+            for rate in learning_rates for variant, config in variants.items()]
+
+
+def seed_runs(variants, seeds, chosen):
+    """Seeds 0 … seeds − 1 of every variant at its chosen rate (`{variant: rate}`);
+    seed 0's run is the grid's run at that rate (the same folder: reused)."""
+    return [_run(variant, config, seed, chosen[variant])
+            for seed in range(seeds) for variant, config in variants.items()]
+
+
+def choose_learning_rates(variants, learning_rates, results):
+    """`{"grid", "dev_score": {variant: {rate: value}}, "chosen": {variant: rate}}`:
+    per variant, the rate whose seed-0 run has the best `dev_score` at its best
+    epoch (`metrics["best_epoch"]["value"]`); a tie goes to the earlier rate.
+    `results` maps `(variant, rate)` to a seed-0 run's metrics."""
+    scores, chosen = {}, {}
+    for variant in variants:
+        values = {}
+        for rate in learning_rates:
+            best = results[(variant, rate)].get("best_epoch") or {}
+            value = best.get("value")
+            values[rate] = None if value is None or math.isnan(value) else float(value)
+        defined = [rate for rate in learning_rates if values[rate] is not None]
+        chosen[variant] = max(defined, key=lambda r: values[r]) if defined else learning_rates[0]
+        scores[variant] = {format_rate(rate): value for rate, value in values.items()}
+    return {"grid": [float(rate) for rate in learning_rates], "dev_score": scores,
+            "chosen": chosen}
+
+
+def format_rate(rate):
+    """`'1e-4'`, `'2.5e-5'`: a learning rate for folder names and reports.
+
+    >>> format_rate(1e-4), format_rate(2.5e-5), format_rate(0.001)
+    ('1e-4', '2.5e-5', '1e-3')
+    """
+    mantissa, exponent = f"{rate:.6e}".split("e")
+    return f"{mantissa.rstrip('0').rstrip('.')}e{int(exponent)}"
+
+
+# === The job ===
+
+def compare(config, output, seeds=3, sharing=None, log=print, *, budget="epochs",
+            learning_rates=None, max_epochs=None, patience=None, resamples=RESAMPLES):
     """Trains every run of the comparison (skipping finished ones) and writes the report.
 
     Args:
@@ -78,36 +319,102 @@ def compare(config, output, seeds=3, sharing=None, log=print):
         output: folder for the runs and the report.
         seeds: training seeds 0 … seeds − 1 (dataset splits stay fixed).
         sharing: sharing modes of the multi-task model (default: the config's).
+        log: where progress lines and the report go.
+        budget: `"epochs"`, `"steps"` or `"convergence"` (see `Budget`).
+        learning_rates: the grid (default: the config's `training.learning_rate`).
+        max_epochs, patience: of `Budget`.
+        resamples: of the paired bootstrap.
 
     Returns:
         the report dict written to `compare.json`.
     """
-    from keras_mtl.training import train
+    from keras_mtl.training import load_data
 
     config = resolve_config(config)
-    if len(config["tasks"]) < 2:
-        raise ConfigError("A comparison needs a config with at least two tasks.")
+    task_names = _task_names(config)
+    if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
+        raise ConfigError(f"--seeds must be >= 1, got {seeds!r}.")
     sharing = list(sharing or [config["backbone"]["sharing"]])
-    runs = plan_runs(config, seeds, sharing)
-    claim_comparison(output, config)
-    results = {}
-    for number, (variant, seed, run_config) in enumerate(runs, 1):
-        directory = os.path.join(output, variant, f"seed{seed}")
-        metrics_path = os.path.join(directory, "metrics.json")
-        if os.path.exists(metrics_path):
-            with open(metrics_path) as f:
-                metrics = json.load(f)
-            log(f"[{number}/{len(runs)}] {variant} seed {seed}: done before, reusing.")
-        else:
-            log(f"[{number}/{len(runs)}] {variant} seed {seed}")
-            metrics = train(run_config, output=directory, verbose=0, log=lambda *_: None)
-            _clear_session()
-        results[(variant, seed)] = metrics
-    report = build_report(config, sharing, seeds, results)
+    budget = Budget(budget, max_epochs, patience)
+    rates = check_learning_rates(learning_rates, config)
+    datasets = load_data(config["data"], task_names)
+    variants = plan_variants(config, datasets, sharing, budget)
+    claim_comparison(output, config, budget)
+
+    grid = grid_runs(variants, rates)
+    progress = Progress(len(grid) + len(variants) * (seeds - 1), log)
+    plan = f"{len(variants)} variants × {len(rates)} learning rate(s) at seed 0"
+    if seeds > 1:
+        plan += f", then seeds 1-{seeds - 1} at each variant's chosen rate"
+    log(f"{progress.total} runs ({plan}); budget: {budget.kind}.")
+    results = {run.folder: train_or_reuse(run, output, progress) for run in grid}
+    selection = choose_learning_rates(
+        variants, rates, {(run.variant, run.learning_rate): results[run.folder] for run in grid})
+    runs = seed_runs(variants, seeds, selection["chosen"])
+    for run in runs:
+        if run.folder not in results:
+            results[run.folder] = train_or_reuse(run, output, progress)
+
+    log(f"Significance: paired bootstrap over the test examples ({resamples} resamples).")
+    report = build_report(
+        config, sharing, seeds, {(run.variant, run.seed): results[run.folder] for run in runs},
+        significance=task_significance(config, datasets, runs, output, resamples),
+        budget=describe_budget(budget, variants, datasets),
+        learning_rates=selection,
+        cost=cost_table(variants, runs, results),
+        total_fit_seconds=round(sum(m.get("fit_seconds", 0.0) for m in results.values()), 1),
+    )
     write_report(report, output)
     log(format_report(report))
     log(f"Wrote {output}/compare.json, compare.md, compare.png.")
     return report
+
+
+class Progress:
+    """One line when a run starts and one when it ends, with the time left: the
+    mean duration of the runs trained in this call × the runs left (reused runs
+    take no time and do not count)."""
+
+    def __init__(self, total, log=print):
+        self.total = total
+        self.log = log
+        self.done = 0
+        self.durations = []
+
+    def reused(self, run):
+        self.done += 1
+        self.log(f"[{self.done}/{self.total}] {run.label}: done before, reusing.")
+
+    def started(self, run):
+        self.log(f"[{self.done + 1}/{self.total}] {run.label} …")
+
+    def finished(self, run, seconds):
+        self.done += 1
+        self.durations.append(seconds)
+        line = f"[{self.done}/{self.total}] {run.label} took {format_duration(seconds)}"
+        if self.done < self.total:
+            left = (self.total - self.done) * sum(self.durations) / len(self.durations)
+            line += f"; about {format_duration(left)} left"
+        self.log(line + ".")
+
+
+def train_or_reuse(run, output, progress):
+    """The metrics of `run`: read from its finished folder, or trained now."""
+    from keras_mtl.training import train
+
+    directory = os.path.join(output, run.folder)
+    metrics_path = os.path.join(directory, "metrics.json")
+    if os.path.exists(metrics_path):
+        with open(metrics_path) as f:
+            metrics = json.load(f)
+        progress.reused(run)
+        return metrics
+    progress.started(run)
+    start = time.perf_counter()
+    metrics = train(run.config, output=directory, verbose=0, log=lambda *_: None)
+    _clear_session()
+    progress.finished(run, time.perf_counter() - start)
+    return metrics
 
 
 def _clear_session():
@@ -116,49 +423,202 @@ def _clear_session():
     keras.backend.clear_session()
 
 
-def build_report(config, sharing, seeds, results):
-    """Per-task metric lists and Δm from `{(variant, seed): metrics}`."""
-    tasks = {}
-    higher = {}
+# === Significance ===
+
+def task_significance(config, datasets, runs, output, resamples=RESAMPLES, seed=BOOTSTRAP_SEED):
+    """`{task: {multi_<mode>: paired_bootstrap result}}`: each multi-task variant
+    against the task's single-task model on the task's test examples (those of
+    its datasets with a gold label), each system's metric averaged over its
+    seeds on every resample. The metric is the task type's own evaluation of the
+    resample (`TaskType.evaluate`: entity F1 stays a corpus-level F1); a metric
+    that is a mean of per-example correctness (sentence-level accuracy) is
+    vectorised."""
+    from keras_mtl.training import build_task_specs, combined_split
+
+    specs = build_task_specs(config["tasks"], combined_split(datasets, "train"))
+    runs_by_variant = {}
+    for run in runs:
+        runs_by_variant.setdefault(run.variant, []).append(run)
+    predictions = {run.folder: read_test_predictions(output, run) for run in runs}
+    report = {}
+    for spec in specs:
+        metric, _ = primary_metric(spec.task_type)
+        owners = [name for name, splits in datasets.items()
+                  if "test" in splits and spec.name in splits["test"].labels]
+        gold = [label for name in owners for label in datasets[name]["test"].labels[spec.name]]
+        keep = [i for i, label in enumerate(gold) if label is not None]
+
+        def system(variant, spec=spec, metric=metric, owners=owners, gold=gold, keep=keep):
+            scores = []
+            for run in runs_by_variant[variant]:
+                predicted = _task_predictions(predictions[run.folder], owners, spec.name, run,
+                                              len(gold))
+                scores.append(_task_score(spec, metric, [gold[i] for i in keep],
+                                          [predicted[i] for i in keep]))
+            return seed_mean(scores)
+
+        single = system(f"single_{spec.name}")
+        report[spec.name] = {
+            variant: paired_bootstrap(system(variant), single, len(keep), resamples=resamples,
+                                      seed=seed, alpha=ALPHA)
+            for variant in runs_by_variant if variant.startswith("multi_")
+        }
+    return report
+
+
+def read_test_predictions(output, run):
+    """`{dataset: {task: labels}}` that `train` saved for `run`'s test split."""
+    path = os.path.join(output, run.folder, TEST_PREDICTIONS)
+    if not os.path.exists(path):
+        raise ArtifactError(
+            f"{path} is missing: the run {run.label} finished without its test predictions, "
+            "which the significance test needs. Delete its folder and run compare again."
+        )
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)["datasets"]
+
+
+def _task_predictions(predictions, owners, task, run, expected):
+    predicted = [label for name in owners for label in predictions.get(name, {}).get(task, [])]
+    if len(predicted) != expected:
+        raise ArtifactError(
+            f"The test predictions of {run.label} hold {len(predicted)} '{task}' labels for "
+            f"{expected} test examples of {owners}: the data changed since it ran. Delete "
+            f"{run.folder} and run compare again."
+        )
+    return predicted
+
+
+def _task_score(spec, metric, gold, predicted):
+    """A bootstrap score (`keras_mtl.metrics.significance`) of one run on one task."""
+    metrics, right = spec.task_type.evaluate(spec, gold, predicted)
+    if (metric == "accuracy" and not spec.token_level and right is not None
+            and math.isclose(metrics[metric], float(np.mean(right)))):
+        return mean_score(right)
+
+    def metric_of(indices):
+        return spec.task_type.evaluate(
+            spec, [gold[i] for i in indices], [predicted[i] for i in indices])[0][metric]
+
+    return corpus_score(metric_of)
+
+
+# === Budget and cost ===
+
+def describe_budget(budget, variants, datasets):
+    """The budget of the report: its kind, and per variant the epochs and the
+    steps (nominal: epochs × `steps_per_epoch`) it was given."""
+    per_variant = {}
+    for variant, config in variants.items():
+        per_epoch = steps_per_epoch(config, datasets)
+        per_variant[variant] = {"epochs": config["training"]["epochs"],
+                                "steps_per_epoch": per_epoch,
+                                "steps": config["training"]["epochs"] * per_epoch}
+    return {"kind": budget.kind, "max_epochs": budget.max_epochs, "patience": budget.patience,
+            "variants": per_variant}
+
+
+def encoder_passes(config):
+    """Full-encoder passes per optimizer step: 1, or under partial sharing
+    1 + (T − 1) · p / L (the top p of L layers run once per task of T)."""
+    backbone = config["backbone"]
+    tasks = len(config["tasks"])
+    if backbone["sharing"] != "partial" or tasks < 2:
+        return 1.0
+    layers = backbone["num_layers"] or _preset_layers(backbone["preset"])
+    return 1.0 + (tasks - 1) * backbone["private_layers"] / layers
+
+
+def _preset_layers(preset):
+    import keras_hub
+
+    from keras_mtl.presets import resolve_preset
+
+    backbone = keras_hub.models.BertBackbone.from_preset(resolve_preset(preset),
+                                                         load_weights=False)
+    layers = backbone.num_layers
+    _clear_session()
+    return layers
+
+
+def cost_table(variants, runs, results):
+    """Per variant, the mean over its seeds (at the chosen rate) of: epochs
+    trained, best epoch, optimizer steps, encoder steps (steps × encoder passes)
+    and fit seconds; plus its total fit seconds."""
+    cost = {}
+    for variant, config in variants.items():
+        chosen = [run for run in runs if run.variant == variant]
+        metrics = [results[run.folder] for run in chosen]
+        passes = encoder_passes(config)
+        steps = [m.get("steps") for m in metrics]
+        cost[variant] = {
+            "learning_rate": chosen[0].learning_rate,
+            "epochs": config["training"]["epochs"],
+            "epochs_trained": _mean([m.get("epochs_trained") for m in metrics]),
+            "best_epoch": _mean([(m.get("best_epoch") or {}).get("epoch") for m in metrics]),
+            "steps": _mean(steps),
+            "encoder_passes_per_step": passes,
+            "encoder_steps": None if _mean(steps) is None else _mean(steps) * passes,
+            "fit_seconds": _mean([m.get("fit_seconds") for m in metrics]),
+            "fit_seconds_total": round(sum(m.get("fit_seconds", 0.0) for m in metrics), 1),
+        }
+    return cost
+
+
+def _mean(values):
+    return None if any(v is None for v in values) or not values else float(np.mean(values))
+
+
+# === The report ===
+
+def summarize(values):
+    """`{"mean", "std", "interval"}` of per-seed values: the sample std (n − 1; 0
+    for one seed) and the 95 % t-interval (`None` for one seed)."""
+    values = np.asarray(values, "float64")
+    interval = t_interval(values)
+    return {"mean": float(values.mean()),
+            "std": float(values.std(ddof=1)) if len(values) > 1 else 0.0,
+            "interval": None if interval is None else list(interval)}
+
+
+def build_report(config, sharing, seeds, results, significance=None, **sections):
+    """The report from `{(variant, seed): metrics}` of the runs at the chosen rates:
+    per task the per-seed test metrics and their summaries (and `significance`,
+    from `task_significance`), Δm per seed and summarized, the failed baselines;
+    `sections` (budget, learning_rates, cost, total_fit_seconds) are added as
+    they are."""
+    tasks, higher = {}, {}
+    variants = ["single"] + [f"multi_{mode}" for mode in sharing]
     for task in config["tasks"]:
         metric, higher_is_better = primary_metric(task["type"])
         higher[task["name"]] = higher_is_better
         entry = {"metric": metric, "higher_is_better": higher_is_better}
-        entry["single"] = [
-            results[(f"single_{task['name']}", s)]["test"][task["name"]][metric]
-            for s in range(seeds)
-        ]
-        for mode in sharing:
-            entry[f"multi_{mode}"] = [
-                results[(f"multi_{mode}", s)]["test"][task["name"]][metric]
-                for s in range(seeds)
-            ]
+        for variant in variants:
+            run = f"single_{task['name']}" if variant == "single" else variant
+            entry[variant] = [results[(run, s)]["test"][task["name"]][metric]
+                              for s in range(seeds)]
+        entry["summary"] = {variant: summarize(entry[variant]) for variant in variants}
+        if significance is not None:
+            entry["significance"] = significance[task["name"]]
         tasks[task["name"]] = entry
-    # A relative change from a single-task score of 0 is undefined: such a task
-    # is left out of that seed's Δm, and the report lists it.
-    excluded = {
-        s: sorted(name for name, entry in tasks.items() if entry["single"][s] == 0)
-        for s in range(seeds)
-    }
+    # A relative change from a single-task score of 0 is undefined: that seed's
+    # Δm is undefined (never computed over the other tasks alone), and the
+    # baseline is reported as failed.
+    failed = [{"task": name, "seed": s, "metric": entry["metric"],
+               "higher_is_better": entry["higher_is_better"]}
+              for name, entry in tasks.items() for s in range(seeds) if entry["single"][s] == 0]
+    undefined = sorted({item["seed"] for item in failed})
     delta = {}
     for mode in sharing:
-        per_seed = []
-        for s in range(seeds):
-            kept = [name for name in tasks if name not in excluded[s]]
-            per_seed.append(delta_m(
-                {name: tasks[name][f"multi_{mode}"][s] for name in kept},
-                {name: tasks[name]["single"][s] for name in kept},
-                higher,
-            ) if kept else None)
-        defined = [value for value in per_seed if value is not None]
+        per_seed = [None if s in undefined else delta_m(
+            {name: tasks[name][f"multi_{mode}"][s] for name in tasks},
+            {name: tasks[name]["single"][s] for name in tasks}, higher,
+        ) for s in range(seeds)]
         delta[f"multi_{mode}"] = {
             "per_seed": per_seed,
-            "mean": float(np.mean(defined)) if defined else None,
-            "std": float(np.std(defined)) if defined else None,
+            **({"mean": None, "std": None, "interval": None} if undefined
+               else summarize(per_seed)),
         }
-    fit_seconds = {}
-    for (variant, _), metrics in results.items():
-        fit_seconds[variant] = fit_seconds.get(variant, 0.0) + metrics.get("fit_seconds", 0.0)
     return {
         "name": config["name"],
         "seeds": seeds,
@@ -168,47 +628,169 @@ def build_report(config, sharing, seeds, results):
         "training": config["training"],
         "tasks": tasks,
         "delta_m": delta,
-        "delta_m_excluded": {str(s): names for s, names in excluded.items() if names},
-        "fit_seconds": fit_seconds,
+        "delta_m_undefined_seeds": undefined,
+        "failed_baselines": failed,
+        **sections,
     }
 
 
-def _mean_std(values, scale=100.0):
-    values = np.asarray(values, "float64") * scale
-    return f"{values.mean():.2f} ± {values.std():.2f}"
+def _cell(summary, scale):
+    text = f"{summary['mean'] * scale:.2f} ± {summary['std'] * scale:.2f}"
+    if summary.get("interval") is not None:
+        low, high = summary["interval"]
+        text += f" [{low * scale:.2f}, {high * scale:.2f}]"
+    return text
+
+
+def _p_value(p, resamples):
+    return f"< {1 / resamples:.3f}" if p == 0 else f"{p:.3f}"
 
 
 def format_report(report):
-    """The Markdown table of a report."""
+    """The Markdown body of a report: defects first, then the budget and learning
+    rates, the table, how to read it, the learning-rate grid and the cost."""
     variants = ["single"] + [f"multi_{mode}" for mode in report["sharing"]]
     titles = ["single-task"] + [f"multi-task ({mode})" for mode in report["sharing"]]
-    lines = [
-        f"| task | metric | {' | '.join(titles)} |",
-        "|---|---|" + "---|" * len(variants),
-    ]
+    lines = _defect_lines(report)
+    lines += _setup_lines(report)
+    significance = all("significance" in entry for entry in report["tasks"].values())
+    columns = titles + ([f"{mode} − single (p)" for mode in report["sharing"]]
+                        if significance else [])
+    lines += [f"| task | metric | {' | '.join(columns)} |",
+              "|---|---|" + "---|" * len(columns)]
     for name, entry in report["tasks"].items():
         scale = 100.0 if entry["higher_is_better"] else 1.0
         arrow = "↑" if entry["higher_is_better"] else "↓"
-        cells = [_mean_std(entry[v], scale) for v in variants]
+        cells = [_cell(entry["summary"][v], scale) for v in variants]
+        if significance:
+            for v in variants[1:]:
+                test = entry["significance"][v]
+                verdict = "significant" if test["significant"] else "not significant"
+                cells.append(f"{test['difference'] * scale:+.2f} "
+                             f"(p {_p_value(test['p_value'], test['resamples'])}, {verdict})")
         lines.append(f"| {name} | {entry['metric']} {arrow} | {' | '.join(cells)} |")
-    cells = ["—"] + [
-        "undefined" if report["delta_m"][v]["mean"] is None
-        else f"{report['delta_m'][v]['mean']:+.2f} ± {report['delta_m'][v]['std']:.2f}"
-        for v in variants[1:]
-    ]
+    cells = ["—"]
+    for v in variants[1:]:
+        delta = report["delta_m"][v]
+        cells.append("undefined (failed baseline)" if delta["mean"] is None
+                     else _cell(delta, 1.0))
+    cells += [""] * (len(columns) - len(cells))
     lines.append(f"| **Δm %** | | {' | '.join(cells)} |")
     lines.append("")
     lines.append(
-        f"Mean ± std over {report['seeds']} seed(s); test split of each task's own "
-        "dataset; Δm = mean relative per-task change vs single-task (Maninis et al. "
-        "2019), positive = multi-task better."
+        f"Test split of each task's own dataset(s), each run at its best dev epoch; mean ± "
+        f"std (n − 1) over {report['seeds']} seed(s) [95 % t-interval over seeds]; ×100 for "
+        "higher-is-better metrics. Δm = mean relative per-task change vs single-task over "
+        "every task (Maninis et al. 2019), positive = multi-task better."
     )
-    for seed, names in report.get("delta_m_excluded", {}).items():
+    if significance:
+        test = next(iter(report["tasks"].values()))["significance"]
+        resamples = next(iter(test.values()))["resamples"] if test else RESAMPLES
         lines.append(
-            f"Seed {seed}: {', '.join(names)} left out of Δm (the single-task model "
-            "scored 0, so the relative change is undefined)."
+            f"p: paired bootstrap over the test examples ({resamples} resamples with "
+            f"replacement, seed {BOOTSTRAP_SEED}), each system's metric averaged over its "
+            "seeds on each resample; two-sided (twice the share of resamples where the "
+            f"difference changes sign); significant when p < {ALPHA}."
         )
+    lines += _learning_rate_lines(report) + _cost_lines(report)
     return "\n".join(lines)
+
+
+def _defect_lines(report):
+    if not report.get("failed_baselines"):
+        return []
+    lines = []
+    by_task = {}
+    for item in report["failed_baselines"]:
+        by_task.setdefault(item["task"], []).append(item)
+    for task, items in by_task.items():
+        seeds = ", ".join(str(item["seed"]) for item in items)
+        if items[0]["higher_is_better"]:
+            lines.append(
+                f"**DEFECT: baseline failed to learn: fix its learning rate/epochs.** "
+                f"single_{task} scored {items[0]['metric']} = 0 on the test split (seed "
+                f"{seeds}); Δm is undefined for that seed."
+            )
+        else:
+            lines.append(
+                f"**DEFECT: single_{task} has {items[0]['metric']} = 0 on the test split "
+                f"(seed {seeds}): a relative change from 0 is undefined, so Δm is undefined "
+                "for that seed.**"
+            )
+    return lines + [""]
+
+
+def _setup_lines(report):
+    lines = []
+    budget = report.get("budget")
+    if budget:
+        per = budget["variants"]
+        if budget["kind"] == "epochs":
+            epochs = sorted({v["epochs"] for v in per.values()})
+            text = f"every run trains {', '.join(map(str, epochs))} epoch(s)"
+        elif budget["kind"] == "steps":
+            text = "equal optimizer steps: " + "; ".join(
+                f"{name} {v['epochs']} epoch(s) × {v['steps_per_epoch']} = {v['steps']} steps"
+                for name, v in per.items())
+        else:
+            text = f"to convergence: up to {budget['max_epochs']} epochs"
+        if budget["patience"]:
+            text += (f", stopping after {budget['patience']} epoch(s) without a better "
+                     f"{DEV_SCORE}")
+        lines.append(
+            f"Budget: **{budget['kind']}**: {text}. Every run ends with the weights of its "
+            f"best epoch on {DEV_SCORE} (the mean primary metric of decoded dev predictions, "
+            "negated for lower-is-better metrics)."
+        )
+    selection = report.get("learning_rates")
+    if selection:
+        chosen = ", ".join(f"{v} {format_rate(rate)}" for v, rate in selection["chosen"].items())
+        lines.append(
+            f"Learning rate: grid {', '.join(format_rate(r) for r in selection['grid'])}; "
+            f"chosen on seed 0's dev score, per variant: {chosen}."
+        )
+    return lines + ([""] if lines else [])
+
+
+def _learning_rate_lines(report):
+    selection = report.get("learning_rates")
+    if not selection or len(selection["grid"]) < 2:
+        return []
+    rates = [format_rate(r) for r in selection["grid"]]
+    lines = ["", f"{DEV_SCORE} of seed 0 at its best epoch, per learning rate:", "",
+             f"| variant | {' | '.join(rates)} | chosen |", "|---|" + "---|" * (len(rates) + 1)]
+    for variant, scores in selection["dev_score"].items():
+        cells = ["—" if scores[r] is None else f"{scores[r]:.4f}" for r in rates]
+        lines.append(f"| {variant} | {' | '.join(cells)} | "
+                     f"{format_rate(selection['chosen'][variant])} |")
+    return lines
+
+
+def _cost_lines(report):
+    cost = report.get("cost")
+    if not cost:
+        return []
+
+    def number(value, digits=0):
+        return "—" if value is None else f"{value:,.{digits}f}"
+
+    lines = ["", "Cost per run (mean over seeds at the chosen rate):", "",
+             "| variant | lr | epochs (budget) | epochs trained | best epoch | steps | "
+             "encoder passes/step | encoder steps | fit time |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for variant, c in cost.items():
+        fit = "—" if c["fit_seconds"] is None else format_duration(c["fit_seconds"])
+        lines.append(
+            f"| {variant} | {format_rate(c['learning_rate'])} | {c['epochs']} | "
+            f"{number(c['epochs_trained'], 1)} | {number(c['best_epoch'], 1)} | "
+            f"{number(c['steps'])} | {c['encoder_passes_per_step']:.2f} | "
+            f"{number(c['encoder_steps'])} | {fit} |"
+        )
+    if report.get("total_fit_seconds") is not None:
+        lines.append("")
+        lines.append(f"All runs, learning-rate grid included: "
+                     f"{format_duration(report['total_fit_seconds'])} of fitting.")
+    return lines
 
 
 def write_report(report, output):
@@ -226,13 +808,16 @@ def write_report(report, output):
         pass  # matplotlib is optional (the `plot` extra)
 
 
-def claim_comparison(output, config):
+def claim_comparison(output, config, budget=None):
     """Makes `output` this comparison's folder, or refuses (`OutputExistsError`) a
-    folder that holds anything but a comparison of the same config (more seeds
-    or other sharing modes of the same config extend it)."""
+    folder that holds anything but a comparison of the same config and budget
+    (more seeds, sharing modes or learning rates of the same config extend it)."""
     from keras_mtl.training import claim_output
 
-    claim_output(output, config, config_file=COMPARE_CONFIG, kind="comparison")
+    claimed = dict(config)
+    if budget is not None:
+        claimed["compare"] = {"budget": dataclasses.asdict(budget)}
+    claim_output(output, claimed, config_file=COMPARE_CONFIG, kind="comparison")
 
 
 def plot_report(report, path):
@@ -247,13 +832,13 @@ def plot_report(report, path):
     width = 0.8 / len(variants)
     fig, ax = plt.subplots(figsize=(2.4 + 1.6 * len(names), 4.0))
     for i, variant in enumerate(variants):
-        means = [np.mean(report["tasks"][n][variant]) for n in names]
-        stds = [np.std(report["tasks"][n][variant]) for n in names]
+        summaries = [report["tasks"][n]["summary"][variant] for n in names]
         label = variant.replace("multi_", "multi-task, ").replace("single", "single-task")
         if variant != "single" and report["delta_m"][variant]["mean"] is not None:
             label += f" (Δm {report['delta_m'][variant]['mean']:+.2f} %)"
-        ax.bar(np.arange(len(names)) + (i - (len(variants) - 1) / 2) * width, means, width,
-               yerr=stds, capsize=3, label=label)
+        ax.bar(np.arange(len(names)) + (i - (len(variants) - 1) / 2) * width,
+               [s["mean"] for s in summaries], width, yerr=[s["std"] for s in summaries],
+               capsize=3, label=label)
     ax.set_xticks(np.arange(len(names)))
     ax.set_xticklabels([f"{n}\n({report['tasks'][n]['metric']})" for n in names])
     ax.set_title(f"{report['name']}: test metric, mean ± std over {report['seeds']} seed(s)")

@@ -42,6 +42,7 @@ DEFAULTS = {
         "monitor": "val_loss",
         "patience": None,
         "tensorboard": True,
+        "save_test_predictions": False,
     },
     "weighting": None,
     "output": None,
@@ -68,7 +69,7 @@ _TYPES = {
         "bucket_step": (int, type(None)), "gradient_diagnostics": bool,
         "strategy": (str, type(None)), "mixed_precision": (str, type(None)),
         "restore_best": bool, "monitor": str, "patience": (int, type(None)),
-        "tensorboard": bool,
+        "tensorboard": bool, "save_test_predictions": bool,
     },
 }
 

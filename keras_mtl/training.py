@@ -18,8 +18,9 @@ import warnings
 import keras
 
 from keras_mtl.callbacks import (
-    AdaptiveTaskWeighting, EpochProgress, RestoreBest, TaskGradientDiagnostics,
+    AdaptiveTaskWeighting, DevEvaluation, EpochProgress, RestoreBest, TaskGradientDiagnostics,
 )
+from keras_mtl.callbacks.dev_evaluation import DEV_PREFIX, DEV_SCORE
 from keras_mtl.config import ConfigError, resolve_config
 from keras_mtl.data import TaskMixture, make_dataset
 from keras_mtl.datasets import LabeledTexts, load_dataset
@@ -194,9 +195,18 @@ def _train(config, output, epochs, verbose, log, scopes):
     try:
         return _train_in(config, output, verbose, log, scopes)
     except BaseException:
-        if state == "new" and not os.path.exists(os.path.join(output, "history.csv")):
+        if state == "new" and not _epochs_logged(output):
             shutil.rmtree(output, ignore_errors=True)  # failed before an epoch ended
         raise
+
+
+def _epochs_logged(output):
+    """The finished epochs in `history.csv` (CSVLogger creates it empty)."""
+    try:
+        with open(os.path.join(output, "history.csv"), encoding="utf-8") as f:
+            return max(0, len(f.read().splitlines()) - 1)
+    except OSError:
+        return 0
 
 
 def _train_in(config, output, verbose, log, scopes):
@@ -289,7 +299,12 @@ def _train_in(config, output, verbose, log, scopes):
         if dev_ds is None:
             raise ConfigError("'training.restore_best' chooses the epoch on the dev split; "
                               "this run's data has no dev split.")
+        if training["monitor"].startswith(DEV_PREFIX):
+            # Decoded dev predictions' primary metrics and dev_score, logged before
+            # RestoreBest reads them and CSVLogger records them.
+            callbacks.append(DevEvaluation(splits["dev"]))
         best = RestoreBest(training["monitor"], patience=training["patience"],
+                           mode="max" if training["monitor"] == DEV_SCORE else "auto",
                            directory=os.path.join(backup_dir, "best"))
         callbacks.append(best)  # before BackupAndRestore, which deletes backup_dir at the end
     callbacks += [
@@ -318,6 +333,14 @@ def _train_in(config, output, verbose, log, scopes):
         shuffle=False,
     )
     fit_seconds = time.time() - fit_start
+    # Optimizer steps, resumed epochs included. Not `optimizer.iterations`: TF counts
+    # one more at the end of each epoch of unknown length, and RestoreBest's weights
+    # bring back the best epoch's count.
+    batches = steps_per_epoch  # a mixture's; shuffled length buckets drop partial batches:
+    if len(datasets) == 1:
+        batches = int(train_ds.reduce(0, lambda count, _: count + 1))
+    epochs_trained = _epochs_logged(output)
+    steps = batches * epochs_trained
     train_seconds = time.time() - start
     scopes.close()  # leave the strategy: saving and evaluating use one device
     if not dist.is_chief:
@@ -332,15 +355,23 @@ def _train_in(config, output, verbose, log, scopes):
     metrics = {}
     for split in ("dev", "test"):
         if split in splits:
-            metrics[split] = evaluate_model(model, splits[split])
+            predictions = predict_split(model, splits[split])
+            metrics[split] = evaluate_predictions(model.tasks, splits[split], predictions)
+            if split == "test" and training["save_test_predictions"]:
+                write_json(os.path.join(output, "test_predictions.json"),
+                           predictions_by_dataset(datasets, "test", predictions))
     metrics["train_seconds"] = round(train_seconds, 1)
     metrics["fit_seconds"] = round(fit_seconds, 1)
+    metrics["epochs_trained"] = epochs_trained
+    metrics["steps"] = steps
     metrics["backend"] = keras.config.backend()
     if best is not None:
         metrics["best_epoch"] = {"epoch": best.best_epoch, "monitor": best.monitor,
                                  "value": best.best_value}
     write_json(os.path.join(output, "metrics.json"), metrics)
     written = "model.keras, metrics.json, history.csv, config.json"
+    if training["save_test_predictions"] and "test" in splits:
+        written += ", test_predictions.json"
     if training["tensorboard"]:
         written += ", tensorboard/"
     try:
@@ -356,12 +387,30 @@ def _train_in(config, output, verbose, log, scopes):
     return metrics
 
 
-def evaluate_model(model, data):
-    """Metrics of `model` on a `LabeledTexts` (decoded predictions vs gold strings).
+def predict_split(model, data):
+    """Decoded predictions of `model` for a `LabeledTexts` (`predict_text` warns
+    about texts cut to the sequence length)."""
+    return model.predict_text(data.texts, text_pairs=data.pairs, batch_size=64)
 
-    `predict_text` warns about texts cut to the sequence length."""
-    predictions = model.predict_text(data.texts, text_pairs=data.pairs, batch_size=64)
-    return evaluate_predictions(model.tasks, data, predictions)
+
+def evaluate_model(model, data):
+    """Metrics of `model` on a `LabeledTexts` (decoded predictions vs gold strings)."""
+    return evaluate_predictions(model.tasks, data, predict_split(model, data))
+
+
+def predictions_by_dataset(datasets, split, predictions):
+    """`{"split": split, "datasets": {dataset: {task: labels}}}`: decoded labels of
+    `combined_split(datasets, split)` cut back into its datasets (in that order),
+    each with the tasks it labels; what `training.save_test_predictions` writes."""
+    result, start = {}, 0
+    for name, splits in datasets.items():
+        if split not in splits:
+            continue
+        end = start + len(splits[split])
+        result[name] = {task: list(predictions[task]["labels"][start:end])
+                        for task in splits[split].labels}
+        start = end
+    return {"split": split, "datasets": result}
 
 
 def load_run(path):

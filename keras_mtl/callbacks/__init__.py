@@ -1,9 +1,13 @@
-"""Keras callbacks: adaptive task weighting, task-gradient diagnostics, best-epoch
-restore and epoch progress."""
+"""Keras callbacks: adaptive task weighting, task-gradient diagnostics, dev-split
+evaluation on decoded predictions, best-epoch restore and epoch progress."""
 
 from keras_mtl.callbacks.adaptive_task_weighting import AdaptiveTaskWeighting
+from keras_mtl.callbacks.dev_evaluation import DevEvaluation
 from keras_mtl.callbacks.epoch_progress import EpochProgress
 from keras_mtl.callbacks.restore_best import RestoreBest
 from keras_mtl.callbacks.task_gradient_diagnostics import TaskGradientDiagnostics
 
-__all__ = ["AdaptiveTaskWeighting", "EpochProgress", "RestoreBest", "TaskGradientDiagnostics"]
+__all__ = [
+    "AdaptiveTaskWeighting", "DevEvaluation", "EpochProgress", "RestoreBest",
+    "TaskGradientDiagnostics",
+]
