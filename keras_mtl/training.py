@@ -20,7 +20,7 @@ import keras
 from keras_mtl.callbacks import (
     AdaptiveTaskWeighting, DevEvaluation, EpochProgress, RestoreBest, TaskGradientDiagnostics,
 )
-from keras_mtl.callbacks.dev_evaluation import DEV_PREFIX, DEV_SCORE
+from keras_mtl.callbacks.dev_evaluation import DEV_PREFIX
 from keras_mtl.config import ConfigError, resolve_config
 from keras_mtl.data import TaskMixture, make_dataset
 from keras_mtl.datasets import LabeledTexts, load_dataset
@@ -304,7 +304,6 @@ def _train_in(config, output, verbose, log, scopes):
             # RestoreBest reads them and CSVLogger records them.
             callbacks.append(DevEvaluation(splits["dev"]))
         best = RestoreBest(training["monitor"], patience=training["patience"],
-                           mode="max" if training["monitor"] == DEV_SCORE else "auto",
                            directory=os.path.join(backup_dir, "best"))
         callbacks.append(best)  # before BackupAndRestore, which deletes backup_dir at the end
     callbacks += [

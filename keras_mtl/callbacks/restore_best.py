@@ -10,14 +10,14 @@ from keras_mtl.errors import ConfigError
 from keras_mtl.outputs import replace_file, write_json
 
 _HIGHER_IS_BETTER = ("accuracy", "f1", "auc", "precision", "recall", "pearson", "spearman",
-                     "uas", "las")
+                     "uas", "las", "dev_score")
 
 
 def monitor_mode(monitor):
     """`"max"` for accuracy-like log names, else `"min"` (losses, errors).
 
-    >>> monitor_mode("val_intent_accuracy"), monitor_mode("val_loss")
-    ('max', 'min')
+    >>> monitor_mode("val_intent_accuracy"), monitor_mode("val_loss"), monitor_mode("dev_score")
+    ('max', 'min', 'max')
     """
     name = monitor.lower()
     return "max" if any(word in name for word in _HIGHER_IS_BETTER) else "min"

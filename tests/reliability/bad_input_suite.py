@@ -585,6 +585,38 @@ def _(ctx):
     return cli_run("compare", ctx.config(), "--output", folder_of_notes(ctx))
 
 
+@case("compare: a learning-rate grid with 0", "cli", mentions=["0"])
+def _(ctx):
+    return cli_run("compare", ctx.config(), "--learning-rates", "1e-4", "0",
+                   "--output", ctx.path("cmp"))
+
+
+@case("compare: a learning-rate grid with NaN", "cli", mentions=["nan"])
+def _(ctx):
+    return cli_run("compare", ctx.config(), "--learning-rates", "nan",
+                   "--output", ctx.path("cmp"))
+
+
+@case("compare: --max-epochs without --budget convergence", "cli", mentions=["--max-epochs"])
+def _(ctx):
+    return cli_run("compare", ctx.config(), "--max-epochs", "5", "--output", ctx.path("cmp"))
+
+
+@case("compare: --patience 0", "cli", mentions=["patience"])
+def _(ctx):
+    return cli_run("compare", ctx.config(), "--budget", "convergence", "--patience", "0",
+                   "--output", ctx.path("cmp"))
+
+
+@case("compare: tasks that share no dataset", "cli", mentions=["dataset"])
+def _(ctx):
+    return cli_run("compare", ctx.config(
+        data={"dataset": ["atis", "wnut16"]},
+        tasks=[{"name": "intent", "type": "classification"},
+               {"name": "ner", "type": "token_classification"}]),
+        "--output", ctx.path("cmp"))
+
+
 @case("command: unknown backend", "cli", mentions=["--backend"])
 def _(ctx):
     return cli_run("--backend", "mxnet", "train")
