@@ -14,9 +14,10 @@ import yaml
 from keras_mtl import cli
 from keras_mtl.callbacks import DevEvaluation
 from keras_mtl.compare import (
-    Budget, build_report, check_comparable, check_learning_rates, choose_learning_rates,
-    encoder_passes, format_report, grid_runs, plan_variants, seed_runs,
+    Budget, check_comparable, check_learning_rates, choose_learning_rates, encoder_passes,
+    grid_runs, plan_variants, seed_runs,
 )
+from keras_mtl.compare_report import build_report, format_report
 from keras_mtl.config import ConfigError, resolve_config
 from keras_mtl.datasets import LabeledTexts
 from keras_mtl.metrics.significance import (
