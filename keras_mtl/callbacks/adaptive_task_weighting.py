@@ -1,13 +1,12 @@
 """`AdaptiveTaskWeighting`: a Keras callback applying a weighting strategy."""
 
-import json
 import logging
 import math
-import os
 
 import keras
 import numpy as np
 
+from keras_mtl.callbacks.epoch_state import EpochStates
 from keras_mtl.callbacks.task_gradients import (
     first_batch,
     shared_variables,
@@ -39,8 +38,9 @@ class AdaptiveTaskWeighting(keras.callbacks.Callback):
         gradient_scope: `"last_layer"` (default) or `"backbone"`: where task
             gradients are taken.
         state_path: optional JSON file holding the strategy's state (e.g. DWA's
-            loss history), saved every epoch and reloaded at train start, so a run
-            resumed with `BackupAndRestore` continues the same schedule.
+            loss history), saved every epoch, so a run resumed with
+            `BackupAndRestore` continues the same schedule: the state read back is
+            the one of the epoch the restored model finished (`EpochStates`).
         **options: passed to the strategy's constructor (e.g. `temperature=2.0`).
 
     Example:
@@ -63,6 +63,8 @@ class AdaptiveTaskWeighting(keras.callbacks.Callback):
         self.gradient_data = gradient_data
         self.gradient_scope = gradient_scope
         self.state_path = state_path
+        self._states = EpochStates(state_path) if state_path else None
+        self._resume_checked = False
         self._held_batch = None
         self._step = 0
         self.history = []
@@ -79,12 +81,8 @@ class AdaptiveTaskWeighting(keras.callbacks.Callback):
         self.model.task_weights.assign(weights)
 
     def _save_state(self, epoch):
-        if self.state_path:
-            state = {"epoch": epoch, "step": self._step, "strategy": self.strategy.get_state()}
-            tmp = self.state_path + ".tmp"
-            with open(tmp, "w") as f:
-                json.dump(state, f)
-            os.replace(tmp, self.state_path)
+        if self._states:
+            self._states.save(epoch, {"step": self._step, "strategy": self.strategy.get_state()})
 
     # --- Keras hooks ---
     def on_train_begin(self, logs=None):
@@ -109,15 +107,20 @@ class AdaptiveTaskWeighting(keras.callbacks.Callback):
                 )
             self._held_batch = first_batch(self.gradient_data)
             self._variables = shared_variables(model, self.gradient_scope)
-        if self.state_path and os.path.exists(self.state_path):
-            # Resuming: the weights themselves were restored with the model.
-            with open(self.state_path) as f:
-                state = json.load(f)
-            self.strategy.reset(names, self._weights())
+        self._resume_checked = False
+        self._assign(self.strategy.reset(names, self._weights()), "train begin")
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if self._resume_checked or not self._states:
+            return
+        # The first epoch this fit() runs: BackupAndRestore has set it and restored
+        # the model (and with it the task weights) of the epoch before.
+        self._resume_checked = True
+        state = self._states.load(first_epoch=epoch)
+        if state is not None:
+            self.strategy.reset(self.model.task_names, self._weights())
             self.strategy.set_state(state["strategy"])
             self._step = int(state.get("step", 0))
-            return
-        self._assign(self.strategy.reset(names, self._weights()), "train begin")
 
     def on_train_batch_end(self, batch, logs=None):
         if not self.strategy.needs_gradients:

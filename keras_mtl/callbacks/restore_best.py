@@ -1,13 +1,16 @@
 """`RestoreBest`: end training with the weights of the best epoch on the dev split."""
 
-import json
 import math
 import os
+import re
 
 import keras
 
+from keras_mtl.callbacks.epoch_state import EpochStates
 from keras_mtl.errors import ConfigError
-from keras_mtl.outputs import replace_file, write_json
+from keras_mtl.outputs import replace_file
+
+_WEIGHTS_FILE = re.compile(r"best-epoch(\d+)\.weights\.h5$")
 
 _HIGHER_IS_BETTER = ("accuracy", "f1", "auc", "precision", "recall", "pearson", "spearman",
                      "uas", "las", "dev_score")
@@ -62,21 +65,40 @@ class RestoreBest(keras.callbacks.Callback):
         self.best_epoch = None
         self.wait = 0
         self._best_weights = None  # in memory when there is no directory
+        self._states = EpochStates(os.path.join(directory, "best.json")) if directory else None
+        self._resume_checked = False
 
-    @property
-    def _state_path(self):
-        return os.path.join(self.directory, "best.json")
+    def _weights_path(self, epoch):
+        return os.path.join(self.directory, f"best-epoch{epoch}.weights.h5")
 
-    @property
-    def _weights_path(self):
-        return os.path.join(self.directory, "best.weights.h5")
+    def _set_state(self, state):
+        self.best_value, self.best_epoch, self.wait = (
+            state["best_value"], state["best_epoch"], state["wait"])
+
+    def _remove_unused_weights(self):
+        """Deletes best-weights files that no kept epoch state refers to."""
+        states = self._states.read()
+        used = {state["best_epoch"] for state in states.values()}
+        for name in os.listdir(self.directory):
+            match = _WEIGHTS_FILE.match(name)
+            if match and int(match.group(1)) not in used:
+                os.remove(os.path.join(self.directory, name))
 
     def on_train_begin(self, logs=None):
-        if self.directory and os.path.exists(self._state_path):
-            with open(self._state_path) as f:
-                state = json.load(f)
-            self.best_value, self.best_epoch, self.wait = (
-                state["best_value"], state["best_epoch"], state["wait"])
+        self.best_value, self.best_epoch, self.wait = None, None, 0
+        self._resume_checked = False
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if self._resume_checked or not self._states:
+            return
+        # The first epoch this fit() runs (BackupAndRestore set it): the best so far
+        # is the one recorded at the end of the epoch before.
+        self._resume_checked = True
+        state = self._states.load(first_epoch=epoch)
+        if state is not None:
+            self._set_state(state)
+        if os.path.isdir(self.directory):
+            self._remove_unused_weights()
 
     def _improved(self, value):
         if value is None or math.isnan(value):
@@ -97,7 +119,7 @@ class RestoreBest(keras.callbacks.Callback):
             self.best_value, self.best_epoch, self.wait = value, epoch + 1, 0
             if self.directory:
                 os.makedirs(self.directory, exist_ok=True)
-                with replace_file(self._weights_path) as tmp:
+                with replace_file(self._weights_path(self.best_epoch)) as tmp:
                     self.model.save_weights(tmp)
             else:
                 self._best_weights = self.model.get_weights()
@@ -106,11 +128,17 @@ class RestoreBest(keras.callbacks.Callback):
             if self.patience is not None and self.wait >= self.patience:
                 self.model.stop_training = True
         if self.directory:
-            write_json(self._state_path, {"monitor": self.monitor, "best_value": self.best_value,
-                                          "best_epoch": self.best_epoch, "wait": self.wait})
+            self._states.save(epoch, {"monitor": self.monitor, "best_value": self.best_value,
+                                      "best_epoch": self.best_epoch, "wait": self.wait})
+            self._remove_unused_weights()
 
     def on_train_end(self, logs=None):
-        if self.directory and os.path.exists(self._weights_path):
-            self.model.load_weights(self._weights_path)
+        if self._states and not self._resume_checked:
+            # No epoch ran: the run was killed after its last epoch was backed up.
+            saved = self._states.epochs()
+            if saved:
+                self._set_state(self._states.load(first_epoch=saved[-1] + 1))
+        if self.directory and self.best_epoch is not None:
+            self.model.load_weights(self._weights_path(self.best_epoch))
         elif self._best_weights is not None:
             self.model.set_weights(self._best_weights)

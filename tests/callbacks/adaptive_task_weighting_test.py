@@ -99,7 +99,7 @@ def test_dwa_weights_follow_logged_losses(tmp_path):
             rtol=1e-5,
         )
     with open(state) as f:
-        assert len(json.load(f)["strategy"]["history"]) == 2
+        assert len(json.load(f)["epochs"]["3"]["strategy"]["history"]) == 2
 
 
 def test_uncertainty_weighting_learns_log_variances(tmp_path):
