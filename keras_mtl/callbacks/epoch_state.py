@@ -42,7 +42,13 @@ class EpochStates:
         if not os.path.exists(self.path):
             return {}
         with open(self.path, encoding="utf-8") as f:
-            return {int(epoch): state for epoch, state in json.load(f)["epochs"].items()}
+            saved = json.load(f)
+        if not isinstance(saved, dict) or not isinstance(saved.get("epochs"), dict):
+            raise ArtifactError(
+                f"{self.path} is not a per-epoch state file (an older keras_mtl wrote it?): "
+                "finish that run with the version that started it, or start it afresh."
+            )
+        return {int(epoch): state for epoch, state in saved["epochs"].items()}
 
     def _write(self, states):
         os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
