@@ -50,7 +50,7 @@ DEFAULTS = {
 
 _TASK_KEYS = {
     "name", "type", "labels", "loss", "metrics", "weight", "pooling", "dropout",
-    "hidden_dim", "threshold", "text_pair", "type_module",
+    "hidden_dim", "threshold", "text_pair", "type_module", "decoding",
 }
 
 _TYPES = {

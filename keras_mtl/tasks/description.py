@@ -5,11 +5,12 @@ runtime and `keras-mtl predict` read it back into this light object, whose
 `task_type` decodes and evaluates exactly as the model's `TaskSpec` would.
 """
 
+from keras_mtl.tasks.bio import check_decoding
 from keras_mtl.tasks.registry import get_task_type
 
 
 class TaskDescription:
-    """Name, type, labels, threshold and `text_pair` of a task (Keras-free).
+    """Name, type, labels, threshold, `text_pair` and decoding of a task (Keras-free).
 
     Example:
 
@@ -20,7 +21,7 @@ class TaskDescription:
     """
 
     def __init__(self, name, type, labels=None, threshold=0.5, text_pair=False,
-                 type_module=None):
+                 type_module=None, decoding=None):
         self.name = name
         self.task_type = get_task_type(type, module=type_module)
         self.type = self.task_type.name
@@ -28,6 +29,10 @@ class TaskDescription:
         self.label_ids = {x: i for i, x in enumerate(self.labels or [])}
         self.threshold = float(threshold)
         self.text_pair = bool(text_pair)
+        if decoding is None and self.task_type.decodings:
+            # Artefacts written before the option existed decoded by argmax.
+            decoding = "argmax"
+        self.decoding = check_decoding(self.task_type, decoding, name)
 
     @property
     def token_level(self):
@@ -35,7 +40,8 @@ class TaskDescription:
 
     @classmethod
     def from_dict(cls, description):
-        known = ("name", "type", "labels", "threshold", "text_pair", "type_module")
+        known = ("name", "type", "labels", "threshold", "text_pair", "type_module",
+                 "decoding")
         missing = [key for key in ("name", "type") if key not in description]
         if missing:
             raise ValueError(f"A task description needs {missing}; got {sorted(description)}.")

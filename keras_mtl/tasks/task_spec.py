@@ -8,6 +8,7 @@ import keras
 
 from keras_mtl.checks import check_number
 from keras_mtl.errors import ConfigError
+from keras_mtl.tasks.bio import check_decoding
 from keras_mtl.tasks.registry import get_task_type
 
 _NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
@@ -44,6 +45,11 @@ class TaskSpec:
         text_pair: the task reads two texts, packed `[CLS] a [SEP] b [SEP]` with
             segment ids (sentence-level types only). Its examples must carry a
             second text; on a single text it predicts nothing (`None`).
+        decoding: token_classification only: `"bio"` (the default) picks the most
+            probable tag sequence in which every `I-X` follows `B-X` or `I-X`
+            (IOB2; `keras_mtl.tasks.bio`); `"argmax"` takes each word's most
+            probable tag on its own (use it for IOB1 data, where an entity may
+            start with `I-`).
 
     Example:
 
@@ -66,6 +72,7 @@ class TaskSpec:
         hidden_dim=None,
         threshold=0.5,
         text_pair=False,
+        decoding=None,
     ):
         if not isinstance(name, str) or not _NAME_PATTERN.match(name):
             raise ConfigError(
@@ -129,6 +136,7 @@ class TaskSpec:
                 "(text_pair=True is for sentence-level types)."
             )
         self.text_pair = text_pair
+        self.decoding = check_decoding(self.task_type, decoding, name)
         self.label_ids = {} if labels is None else {x: i for i, x in enumerate(labels)}
         # Integer labels are stored as strings ("1"); data read from JSON keeps
         # them as ints (1): both spellings find the id.
@@ -205,11 +213,12 @@ class TaskSpec:
             "hidden_dim": self.hidden_dim,
             "threshold": self.threshold,
             "text_pair": self.text_pair,
+            "decoding": self.decoding,
         }
 
     def describe(self):
         """A JSON-ready description (name, type and its module, labels, threshold,
-        text_pair) that artefacts store and `task_from_description` reads back
+        text_pair, decoding) that artefacts store and `task_from_description` reads back
         without Keras."""
         return {
             "name": self.name,
@@ -218,6 +227,7 @@ class TaskSpec:
             "labels": None if self.labels is None else list(self.labels),
             "threshold": self.threshold,
             "text_pair": self.text_pair,
+            "decoding": self.decoding,
         }
 
     @classmethod

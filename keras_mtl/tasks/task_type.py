@@ -45,6 +45,8 @@ class TaskType:
             label and every word label of an example right).
         primary_metric: `(metric name, higher is better)` compared in Δm.
         target_dtype: dtype of the target tensor (`"int32"` or `"float32"`).
+        decodings: the `TaskSpec(decoding=...)` values the type offers, the
+            default first (empty: the type has one way to decode).
 
     Example (a type that scores one value per text, outside the package):
 
@@ -61,6 +63,7 @@ class TaskType:
     joins_sentence_accuracy = False
     primary_metric = None
     target_dtype = "int32"
+    decodings = ()
 
     # === Labels (Python) ===
     def collect_labels(self, values):

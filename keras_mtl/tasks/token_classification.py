@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from keras_mtl.tasks.bio import bio_viterbi, bio_viterbi_tf
 from keras_mtl.tasks.task_type import MISSING_ID, TaskType, check_word_labels
 
 
@@ -12,6 +13,9 @@ class TokenClassificationType(TaskType):
     with conlleval semantics, plus per-word `token_accuracy`. For tags without
     spans (part of speech) use the `tagging` type, scored by accuracy.
 
+    Decoding (`TaskSpec(decoding=...)`): `"bio"` (default), the most probable
+    valid IOB2 sequence (`keras_mtl.tasks.bio`), or `"argmax"` per word.
+
     Unseen-label rule: with `unknown="ignore"`, a tag outside the label set
     becomes a missing target at that word; evaluation compares gold strings.
     """
@@ -21,6 +25,7 @@ class TokenClassificationType(TaskType):
     min_labels = 2
     joins_sentence_accuracy = True
     primary_metric = ("f1", True)
+    decodings = ("bio", "argmax")
 
     def encode(self, spec, label, num_words=None, unknown="error"):
         if label is None:
@@ -53,11 +58,18 @@ class TokenClassificationType(TaskType):
 
     def decode(self, spec, scores, word_positions=None):
         per_word = np.asarray(scores)[np.asarray(word_positions, "int64")]
-        return [spec.labels[int(i)] for i in np.argmax(per_word, axis=-1)], per_word
+        if spec.decoding == "bio":
+            ids = bio_viterbi(per_word, spec.labels)
+        else:
+            ids = np.argmax(per_word, axis=-1)
+        return [spec.labels[int(i)] for i in ids], per_word
 
     def to_json(self, spec, label, scores):
-        top = [float(np.max(s)) for s in scores]
-        return {"labels": label, "scores": top + [None] * (len(label) - len(top))}
+        # The probability of each word's decoded tag (with BIO decoding not always
+        # the word's highest one).
+        chosen = [float(s[spec.label_ids[tag]]) if tag in spec.label_ids else float(np.max(s))
+                  for tag, s in zip(label, scores)]
+        return {"labels": label, "scores": chosen + [None] * (len(label) - len(chosen))}
 
     def evaluate(self, spec, gold, predicted):
         from keras_mtl.metrics.entity_f1 import entity_scores
@@ -80,7 +92,10 @@ class TokenClassificationType(TaskType):
         from keras_mtl.preprocessing.packing import gather_words
 
         per_word = gather_words(scores, words["positions"])
-        ids = per_word.with_flat_values(tf.argmax(per_word.flat_values, axis=-1))
+        if spec.decoding == "bio":
+            ids = bio_viterbi_tf(per_word, spec.labels)
+        else:
+            ids = per_word.with_flat_values(tf.argmax(per_word.flat_values, axis=-1))
         tags = ids.with_flat_values(tf.gather(tf.constant(spec.labels), ids.flat_values))
         return {"scores": per_word.to_tensor(0.0), "labels": tags.to_tensor("")}
 
