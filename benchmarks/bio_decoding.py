@@ -42,8 +42,10 @@ def main():
             continue
         chosen = {}
         for decoding in ("argmax", "bio"):
-            for task in tasks:
-                task.decoding = decoding
+            # The preprocessor decodes with its own copy of the task specs.
+            for task in list(tasks) + list(model.preprocessor.tasks):
+                if task.type == "token_classification":
+                    task.decoding = decoding
             chosen[decoding] = predict_split(model, data)
         for task in tasks:
             gold = data.labels[task.name]
