@@ -27,7 +27,7 @@ def main():
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
     from keras_mtl.config import resolve_config
-    from keras_mtl.metrics.entity_f1 import entity_scores
+    from keras_mtl.metrics.evaluation import evaluate_predictions
     from keras_mtl.training import combined_split, load_data, load_run, predict_split
 
     model, config = load_run(args.run)
@@ -35,33 +35,33 @@ def main():
     if not tasks:
         sys.exit(f"{args.run}: the model has no token_classification task.")
     datasets = load_data(resolve_config(config)["data"], model.task_names)
-    results = {"run": args.run, "backend": args.backend, "tasks": {}}
+    results = {"run": args.run, "backend": args.backend, "splits": {}}
     for split in args.splits:
         data = combined_split(datasets, split)
         if data is None:
             continue
-        chosen = {}
+        predictions, metrics = {}, {}
         for decoding in ("argmax", "bio"):
             # The preprocessor decodes with its own copy of the task specs.
-            for task in list(tasks) + list(model.preprocessor.tasks):
+            for task in list(model.tasks) + list(model.preprocessor.tasks):
                 if task.type == "token_classification":
                     task.decoding = decoding
-            chosen[decoding] = predict_split(model, data)
+            predictions[decoding] = predict_split(model, data)
+            metrics[decoding] = evaluate_predictions(model.tasks, data, predictions[decoding])
+        entry = {"metrics": metrics, "texts_changed": {}}
         for task in tasks:
-            gold = data.labels[task.name]
-            rows = [i for i, tags in enumerate(gold) if tags is not None]
-            entry = {"texts": len(rows)}
-            for decoding, predictions in chosen.items():
-                predicted = [[t or "O" for t in predictions[task.name]["labels"][i]] for i in rows]
-                scores = entity_scores([gold[i] for i in rows], predicted)
-                entry[f"{decoding}_f1"] = round(100 * scores["f1"], 2)
-            entry["texts_changed"] = sum(
-                chosen["argmax"][task.name]["labels"][i] != chosen["bio"][task.name]["labels"][i]
-                for i in rows)
-            results["tasks"].setdefault(task.name, {})[split] = entry
-            print(f"{task.name} {split}: argmax {entry['argmax_f1']:.2f}, bio "
-                  f"{entry['bio_f1']:.2f} entity F1; {entry['texts_changed']} of "
-                  f"{len(rows)} texts changed.")
+            changed = sum(a != b for a, b in zip(predictions["argmax"][task.name]["labels"],
+                                                 predictions["bio"][task.name]["labels"]))
+            entry["texts_changed"][task.name] = changed
+            print(f"{task.name} {split}: entity F1 argmax "
+                  f"{100 * metrics['argmax'][task.name]['f1']:.2f}, bio "
+                  f"{100 * metrics['bio'][task.name]['f1']:.2f}; {changed} of {len(data)} "
+                  "texts changed.")
+        if "sentence_accuracy" in metrics["bio"]:
+            print(f"sentence accuracy {split}: argmax "
+                  f"{100 * metrics['argmax']['sentence_accuracy']:.2f}, bio "
+                  f"{100 * metrics['bio']['sentence_accuracy']:.2f}.")
+        results["splits"][split] = entry
     if args.output:
         with open(args.output, "w") as f:
             json.dump(results, f, indent=2)
