@@ -18,7 +18,8 @@ import warnings
 import keras
 
 from keras_mtl.callbacks import (
-    AdaptiveTaskWeighting, DevEvaluation, EpochProgress, RestoreBest, TaskGradientDiagnostics,
+    AdaptiveTaskWeighting, DevEvaluation, EpochProgress, HistoryLog, RestoreBest,
+    TaskGradientDiagnostics,
 )
 from keras_mtl.callbacks.dev_evaluation import DEV_PREFIX
 from keras_mtl.config import ConfigError, resolve_config
@@ -279,7 +280,7 @@ def _train_in(config, output, verbose, log, scopes):
         )
     model.compile(make_optimizer(training, steps_per_epoch))
     # Order matters: the mixture, weighting and diagnostics write into the logs
-    # that CSVLogger then records.
+    # that HistoryLog then records.
     backup_dir = os.path.join(output, "backup")
     if weighting:
         options = {k: v for k, v in weighting.items() if k != "strategy"}
@@ -301,14 +302,16 @@ def _train_in(config, output, verbose, log, scopes):
                               "this run's data has no dev split.")
         if training["monitor"].startswith(DEV_PREFIX):
             # Decoded dev predictions' primary metrics and dev_score, logged before
-            # RestoreBest reads them and CSVLogger records them.
+            # RestoreBest reads them and HistoryLog records them.
             callbacks.append(DevEvaluation(splits["dev"]))
         best = RestoreBest(training["monitor"], patience=training["patience"],
                            directory=os.path.join(backup_dir, "best"))
         callbacks.append(best)  # before BackupAndRestore, which deletes backup_dir at the end
     callbacks += [
+        # Before the backup: a kill between the two reruns the epoch, and HistoryLog
+        # drops its stale row when the resumed run starts.
+        HistoryLog(os.path.join(output, "history.csv")),
         keras.callbacks.BackupAndRestore(backup_dir),
-        keras.callbacks.CSVLogger(os.path.join(output, "history.csv"), append=True),
     ]
     if training["tensorboard"]:
         callbacks.append(keras.callbacks.TensorBoard(

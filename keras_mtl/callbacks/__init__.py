@@ -4,10 +4,11 @@ evaluation on decoded predictions, best-epoch restore and epoch progress."""
 from keras_mtl.callbacks.adaptive_task_weighting import AdaptiveTaskWeighting
 from keras_mtl.callbacks.dev_evaluation import DevEvaluation
 from keras_mtl.callbacks.epoch_progress import EpochProgress
+from keras_mtl.callbacks.history_log import HistoryLog
 from keras_mtl.callbacks.restore_best import RestoreBest
 from keras_mtl.callbacks.task_gradient_diagnostics import TaskGradientDiagnostics
 
 __all__ = [
-    "AdaptiveTaskWeighting", "DevEvaluation", "EpochProgress", "RestoreBest",
+    "AdaptiveTaskWeighting", "DevEvaluation", "EpochProgress", "HistoryLog", "RestoreBest",
     "TaskGradientDiagnostics",
 ]

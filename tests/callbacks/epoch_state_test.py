@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from keras_mtl import AdaptiveTaskWeighting, make_dataset
-from keras_mtl.callbacks import RestoreBest
+from keras_mtl.callbacks import HistoryLog, RestoreBest
 from keras_mtl.callbacks.epoch_state import EpochStates
 from keras_mtl.errors import ArtifactError
 from tests.conftest import tiny_data, tiny_model
@@ -60,6 +60,7 @@ def test_resume_after_a_kill_between_the_callbacks_and_the_backup(tmp_path):
     data = make_dataset(model.preprocessor, tiny_data(repeat=4), batch_size=4)
     dev = make_dataset(model.preprocessor, tiny_data(), batch_size=4)
     backup = str(tmp_path / "backup")
+    history = str(tmp_path / "history.csv")
 
     def callbacks(*extra):
         return [
@@ -67,6 +68,7 @@ def test_resume_after_a_kill_between_the_callbacks_and_the_backup(tmp_path):
                                   state_path=os.path.join(backup, "weighting.json")),
             RestoreBest("val_loss", directory=os.path.join(backup, "best")),
             RecordLogs(),
+            HistoryLog(history),
             *extra,
             keras.callbacks.BackupAndRestore(backup),
         ]
@@ -74,8 +76,10 @@ def test_resume_after_a_kill_between_the_callbacks_and_the_backup(tmp_path):
     first = callbacks(DieAtEpochEnd(2))
     with pytest.raises(Died):
         model.fit(data, validation_data=dev, epochs=5, verbose=0, callbacks=first)
-    # The callbacks saved epoch index 2; the model's backup is of epoch index 1.
+    # The callbacks saved epoch index 2 (history.csv has its row); the model's
+    # backup is of epoch index 1.
     assert EpochStates(os.path.join(backup, "weighting.json")).epochs() == [1, 2]
+    assert [int(line.split(",")[0]) for line in open(history).readlines()[1:]] == [0, 1, 2]
 
     second = callbacks()
     model.fit(data, validation_data=dev, epochs=5, verbose=0, callbacks=second)
@@ -94,3 +98,6 @@ def test_resume_after_a_kill_between_the_callbacks_and_the_backup(tmp_path):
     best = second[1]
     assert best.best_epoch == 1 + int(np.argmin([entry["val_loss"] for entry in logs]))
     assert not os.path.exists(backup)  # the best weights went with the backup
+    rows = open(history).readlines()
+    assert [int(line.split(",")[0]) for line in rows[1:]] == [0, 1, 2, 3, 4]  # once each
+    assert rows[0].startswith("epoch,")
