@@ -64,7 +64,6 @@ class AdaptiveTaskWeighting(keras.callbacks.Callback):
         self.gradient_scope = gradient_scope
         self.state_path = state_path
         self._states = EpochStates(state_path) if state_path else None
-        self._resume_checked = False
         self._held_batch = None
         self._step = 0
         self.history = []
@@ -107,16 +106,14 @@ class AdaptiveTaskWeighting(keras.callbacks.Callback):
                 )
             self._held_batch = first_batch(self.gradient_data)
             self._variables = shared_variables(model, self.gradient_scope)
-        self._resume_checked = False
+        if self._states:
+            self._states.start()
         self._assign(self.strategy.reset(names, self._weights()), "train begin")
 
     def on_epoch_begin(self, epoch, logs=None):
-        if self._resume_checked or not self._states:
-            return
-        # The first epoch this fit() runs: BackupAndRestore has set it and restored
-        # the model (and with it the task weights) of the epoch before.
-        self._resume_checked = True
-        state = self._states.load(first_epoch=epoch)
+        # A resumed run: BackupAndRestore has restored the model (and with it the
+        # task weights) of the epoch before the first one this fit() runs.
+        state = self._states.resume(epoch) if self._states else None
         if state is not None:
             self.strategy.reset(self.model.task_names, self._weights())
             self.strategy.set_state(state["strategy"])

@@ -36,6 +36,19 @@ class EpochStates:
     def __init__(self, path, keep=2):
         self.path = path
         self.keep = keep
+        self.resumed = False
+
+    def start(self):
+        """Call in `on_train_begin`: the next `resume` reads the file."""
+        self.resumed = False
+
+    def resume(self, epoch):
+        """Call in `on_epoch_begin`: on the first epoch of a `fit`, the state to resume
+        from (`load(first_epoch=epoch)`, `None` for a fresh run); later, `None`."""
+        if self.resumed:
+            return None
+        self.resumed = True
+        return self.load(first_epoch=epoch)
 
     def read(self):
         """{epoch index: state} of the kept epochs."""

@@ -66,7 +66,6 @@ class RestoreBest(keras.callbacks.Callback):
         self.wait = 0
         self._best_weights = None  # in memory when there is no directory
         self._states = EpochStates(os.path.join(directory, "best.json")) if directory else None
-        self._resume_checked = False
 
     def _weights_path(self, epoch):
         return os.path.join(self.directory, f"best-epoch{epoch}.weights.h5")
@@ -86,15 +85,15 @@ class RestoreBest(keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None):
         self.best_value, self.best_epoch, self.wait = None, None, 0
-        self._resume_checked = False
+        if self._states:
+            self._states.start()
 
     def on_epoch_begin(self, epoch, logs=None):
-        if self._resume_checked or not self._states:
+        if not self._states or self._states.resumed:
             return
-        # The first epoch this fit() runs (BackupAndRestore set it): the best so far
-        # is the one recorded at the end of the epoch before.
-        self._resume_checked = True
-        state = self._states.load(first_epoch=epoch)
+        # A resumed run: the best so far is the one recorded at the end of the
+        # epoch before the first one this fit() runs.
+        state = self._states.resume(epoch)
         if state is not None:
             self._set_state(state)
         if os.path.isdir(self.directory):
@@ -133,7 +132,7 @@ class RestoreBest(keras.callbacks.Callback):
             self._remove_unused_weights()
 
     def on_train_end(self, logs=None):
-        if self._states and not self._resume_checked:
+        if self._states and not self._states.resumed:
             # No epoch ran: the run was killed after its last epoch was backed up.
             saved = self._states.epochs()
             if saved:
