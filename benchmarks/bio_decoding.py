@@ -42,10 +42,8 @@ def main():
             continue
         predictions, metrics = {}, {}
         for decoding in ("argmax", "bio"):
-            # The preprocessor decodes with its own copy of the task specs.
-            for task in list(model.tasks) + list(model.preprocessor.tasks):
-                if task.type == "token_classification":
-                    task.decoding = decoding
+            for task in tasks:
+                task.decoding = decoding
             predictions[decoding] = predict_split(model, data)
             metrics[decoding] = evaluate_predictions(model.tasks, data, predictions[decoding])
         entry = {"metrics": metrics, "texts_changed": {}}

@@ -6,7 +6,7 @@ from keras import ops
 
 import keras_mtl.heads  # noqa: F401  (registers the head layers, for loading)
 from keras_mtl.checks import check_known_tasks, check_number
-from keras_mtl.decoding import empty_results, finish_results
+from keras_mtl.decoding import decode_batch, empty_results, finish_results
 from keras_mtl.distribution import scale_loss
 from keras_mtl.errors import ConfigError, InputError
 from keras_mtl.models.task_weights import TaskWeights
@@ -419,7 +419,8 @@ class MultiTaskModel(keras.Model):
             scores = self.predict_on_batch(x)
             scores = {k: keras.ops.convert_to_numpy(v) for k, v in scores.items()}
             ids = np.asarray(batch["word_ids"].to_tensor(-1, shape=[None, length]))
-            decoded = self.preprocessor.decode(scores, ids, num_words[index], has_pair[index])
+            # The model's own task specs decode, as in the exported artefacts.
+            decoded = decode_batch(self.tasks, scores, ids, num_words[index], has_pair[index])
             for name, values in decoded.items():
                 for j, i in enumerate(index):
                     results[name]["labels"][i] = values["labels"][j]

@@ -79,3 +79,18 @@ def test_decoding_option():
         TaskSpec("slots", "token_classification", labels=LABELS, decoding="crf")
     with pytest.raises(ConfigError, match="Task 'intent': 'decoding' is for token_classification"):
         TaskSpec("intent", "classification", labels=["a", "b"], decoding="bio")
+
+
+def test_the_model_decodes_with_its_own_task_specs():
+    from tests.conftest import tiny_model
+
+    model = tiny_model()
+    slots = model.get_task("slots")
+    texts = ["show me flights to boston", "what is the fare"]
+    for decoding in ("argmax", "bio"):
+        slots.decoding = decoding
+        result = model.predict_text(texts)["slots"]
+        for tags, scores in zip(result["labels"], result["scores"]):
+            ids = ([int(i) for i in np.argmax(scores, -1)] if decoding == "argmax"
+                   else bio_viterbi(scores, slots.labels).tolist())
+            assert tags == [slots.labels[i] for i in ids]
