@@ -13,9 +13,10 @@ Labels without the `B-`/`I-` prefixes constrain nothing (every transition stays
 allowed), so the search then equals the argmax.
 """
 
+import functools
+
 import numpy as np
 
-DECODINGS = ("bio", "argmax")
 _FLOOR = 1e-12  # probabilities are clipped here before the log
 
 
@@ -46,7 +47,7 @@ def bio_transitions(labels):
     says a sequence may begin with tag j.
 
     >>> allowed, start = bio_transitions(["O", "B-city", "I-city"])
-    >>> allowed[0, 2], allowed[1, 2], start[2]
+    >>> bool(allowed[0, 2]), bool(allowed[1, 2]), bool(start[2])
     (False, True, False)
     """
     labels = list(labels)
@@ -60,6 +61,14 @@ def bio_transitions(labels):
     return allowed, start
 
 
+@functools.lru_cache(maxsize=64)
+def _penalties(labels):
+    """`(transition, start)` log-penalties (0 or -inf) for a label tuple, computed
+    once per label set rather than once per decoded text."""
+    allowed, start = bio_transitions(labels)
+    return np.where(allowed, 0.0, -np.inf), np.where(start, 0.0, -np.inf)
+
+
 def _log(probs):
     return np.log(np.clip(np.asarray(probs, "float64"), _FLOOR, 1.0))
 
@@ -69,15 +78,14 @@ def bio_viterbi(probs, labels):
     probabilities.
 
     >>> p = [[0.6, 0.1, 0.3], [0.1, 0.2, 0.7]]   # argmax: O I-city
-    >>> bio_viterbi(p, ["O", "B-city", "I-city"]).tolist()
-    [0, 0]
+    >>> bio_viterbi(p, ["O", "B-city", "I-city"]).tolist()   # O B-city
+    [0, 1]
     """
     log_probs = _log(probs)
     if len(log_probs) == 0:
         return np.zeros(0, "int64")
-    allowed, start = bio_transitions(labels)
-    penalty = np.where(allowed, 0.0, -np.inf)
-    score = np.where(start, log_probs[0], -np.inf)
+    penalty, start = _penalties(tuple(labels))
+    score = log_probs[0] + start
     back = []
     for step in log_probs[1:]:
         candidates = score[:, None] + penalty
@@ -94,9 +102,7 @@ def bio_viterbi_tf(per_word, labels):
     probabilities; returns ragged `(batch, words)` tag ids (for the SavedModel)."""
     import tensorflow as tf
 
-    allowed, start = bio_transitions(labels)
-    penalty = tf.constant(np.where(allowed, 0.0, -np.inf), tf.float32)
-    start_penalty = tf.constant(np.where(start, 0.0, -np.inf), tf.float32)
+    penalty, start_penalty = (tf.constant(x, tf.float32) for x in _penalties(tuple(labels)))
     lengths = per_word.row_lengths()
     # Two padding words more, so that the scans below always have a step (an empty
     # batch, or texts without words, included); padding never changes a path.
@@ -126,8 +132,7 @@ def bio_viterbi_tf(per_word, labels):
         forward, (steps[1:], positions),
         initializer=(first, tf.zeros([batch, count], tf.int64)),
     )
-    final = tf.concat([first[None], scores], axis=0)[-1]
-    last = tf.argmax(final, axis=-1)
+    last = tf.argmax(scores[-1], axis=-1)  # the padding makes `scores` non-empty
 
     def backward(tag, step_pointers):
         return tf.gather(step_pointers, tag, batch_dims=1)

@@ -67,8 +67,7 @@ class TokenClassificationType(TaskType):
     def to_json(self, spec, label, scores):
         # The probability of each word's decoded tag (with BIO decoding not always
         # the word's highest one).
-        chosen = [float(s[spec.label_ids[tag]]) if tag in spec.label_ids else float(np.max(s))
-                  for tag, s in zip(label, scores)]
+        chosen = [float(s[spec.label_ids[tag]]) for tag, s in zip(label, scores)]
         return {"labels": label, "scores": chosen + [None] * (len(label) - len(chosen))}
 
     def evaluate(self, spec, gold, predicted):
