@@ -7,7 +7,7 @@
     keras-mtl export RUN --output saved_models/NAME/VERSION
     keras-mtl export RUN --format onnx|edge [--quantize int8] --output PATH
     keras-mtl predict SAVED_MODEL_DIR|EDGE_BUNDLE TEXT ...
-    keras-mtl compare CONFIG [--seeds N] [--sharing hard partial]
+    keras-mtl compare CONFIG [--seeds N] [--sharing hard partial attention]
                       [--budget epochs|steps|convergence] [--learning-rates LR ...]
                       [--max-epochs N] [--patience N] --output DIR
 
@@ -89,7 +89,9 @@ def _parser():
     )
     compare.add_argument("config", help="YAML config of the multi-task model.")
     compare.add_argument("--seeds", type=int, default=3, help="Training seeds 0..N-1.")
-    compare.add_argument("--sharing", nargs="+", choices=["hard", "partial"], default=None,
+    # The model's SHARING_MODES; spelled out because Keras is not imported yet.
+    compare.add_argument("--sharing", nargs="+", choices=["hard", "partial", "attention"],
+                         default=None,
                          help="Sharing mode(s) of the multi-task model (default: the config's).")
     compare.add_argument("--output", required=True, help="Folder for the runs and the report.")
     compare.add_argument("--epochs", type=int, default=None, help="Override training.epochs.")

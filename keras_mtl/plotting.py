@@ -1,15 +1,25 @@
-"""Training curves of a multi-task run: task losses, task weights, gradient cosines."""
+"""Training curves of a multi-task run: task losses, task weights, gradient cosines,
+layer attention."""
 
 import csv
+import math
+import re
 
 
 def read_history(path):
-    """A `history.csv` (Keras `CSVLogger`) as `{column: [values per epoch]}`."""
+    """A `history.csv` (Keras `CSVLogger`) as `{column: [values per epoch]}`.
+
+    CSVLogger writes `NA` in the `val_` columns it adds for a run without
+    validation data (and for epochs a key was missing); those read as NaN, and
+    columns with no value at all are left out."""
     with open(path, newline="") as f:
         rows = list(csv.DictReader(f))
     if not rows:
         raise ValueError(f"{path} holds no epochs.")
-    return {key: [float(row[key]) for row in rows] for key in rows[0]}
+    history = {key: [float("nan") if row[key] in ("NA", "") else float(row[key])
+                     for row in rows] for key in rows[0]}
+    return {key: values for key, values in history.items()
+            if not all(math.isnan(v) for v in values)}
 
 
 def plot_training(history, path, title=None):
@@ -57,3 +67,47 @@ def plot_training(history, path, title=None):
     figure.savefig(path, dpi=110)
     plt.close(figure)
     return list(panels)
+
+
+def plot_layer_attention(history, path, title=None):
+    """Draws each task's layer-attention weights per epoch into a PNG.
+
+    One panel per task, one line per layer output (`<task>_layer_mix_<k>`
+    columns, written by `LayerAttentionLog`): where the task reads the encoder,
+    and how that moved while training.
+
+    Returns:
+        the tasks drawn.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    if isinstance(history, str):
+        history = read_history(history)
+    columns = {}
+    for key in history:
+        match = re.fullmatch(r"(.+)_layer_mix_(\d+)", key)
+        if match:
+            columns.setdefault(match[1], {})[int(match[2])] = key
+    if not columns:
+        raise ValueError("The history has no '<task>_layer_mix_<k>' columns "
+                         "(a model trained with sharing='attention' and LayerAttentionLog).")
+    figure, axes = plt.subplots(1, len(columns), figsize=(4.2 * len(columns), 3.4),
+                                squeeze=False, sharey=True)
+    for axis, (task, keys) in zip(axes[0], columns.items()):
+        for k in sorted(keys):
+            values = history[keys[k]]
+            axis.plot(range(1, len(values) + 1), values, marker="o",
+                      label="embeddings" if k == 0 else f"layer {k}")
+        axis.set_title(task)
+        axis.set_xlabel("epoch")
+        axis.grid(alpha=0.3)
+    axes[0][0].set_ylabel("attention weight")
+    axes[0][-1].legend(fontsize=7)
+    figure.suptitle(title or "layer attention per task")
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return list(columns)

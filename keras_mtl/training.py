@@ -18,8 +18,8 @@ import warnings
 import keras
 
 from keras_mtl.callbacks import (
-    AdaptiveTaskWeighting, DevEvaluation, EpochProgress, HistoryLog, RestoreBest,
-    TaskGradientDiagnostics,
+    AdaptiveTaskWeighting, DevEvaluation, EpochProgress, HistoryLog, LayerAttentionLog,
+    RestoreBest, TaskGradientDiagnostics,
 )
 from keras_mtl.callbacks.dev_evaluation import DEV_PREFIX
 from keras_mtl.config import ConfigError, resolve_config
@@ -92,8 +92,9 @@ def build_task_specs(task_configs, train_data):
 
 
 def make_optimizer(training, steps_per_epoch):
-    """AdamW with linear warm-up then cosine decay; no decay on biases, norms and
-    the learned task log-variances of uncertainty weighting."""
+    """AdamW with linear warm-up then cosine decay; no decay on biases, norms, the
+    learned task log-variances of uncertainty weighting and the layer attention's
+    logits and scale (decay would pull every task's mix towards uniform)."""
     total = max(1, steps_per_epoch * training["epochs"])
     warmup = int(total * training["warmup_ratio"])
     schedule = keras.optimizers.schedules.CosineDecay(
@@ -105,7 +106,8 @@ def make_optimizer(training, steps_per_epoch):
     optimizer = keras.optimizers.AdamW(
         learning_rate=schedule, weight_decay=training["weight_decay"]
     )
-    optimizer.exclude_from_weight_decay(var_names=["bias", "gamma", "beta", "log_variances"])
+    optimizer.exclude_from_weight_decay(
+        var_names=["bias", "gamma", "beta", "log_variances", "layer_logits", "layer_scale"])
     return optimizer
 
 
@@ -295,6 +297,8 @@ def _train_in(config, output, verbose, log, scopes):
         )
     if training["gradient_diagnostics"]:
         callbacks.append(TaskGradientDiagnostics(dev_ds if dev_ds is not None else train_ds))
+    if model.layer_attention:
+        callbacks.append(LayerAttentionLog())
     best = None
     if training["restore_best"]:
         if dev_ds is None:
@@ -372,16 +376,23 @@ def _train_in(config, output, verbose, log, scopes):
                                  "value": best.best_value}
     write_json(os.path.join(output, "metrics.json"), metrics)
     written = "model.keras, metrics.json, history.csv, config.json"
+    if model.layer_attention:
+        write_json(os.path.join(output, "layer_attention.json"), model.layer_mixing())
+        written += ", layer_attention.json"
     if training["save_test_predictions"] and "test" in splits:
         written += ", test_predictions.json"
     if training["tensorboard"]:
         written += ", tensorboard/"
     try:
-        from keras_mtl.plotting import plot_training
+        from keras_mtl.plotting import plot_layer_attention, plot_training
 
-        plot_training(os.path.join(output, "history.csv"), os.path.join(output, "training.png"),
-                      title=config["name"])
+        history = os.path.join(output, "history.csv")
+        plot_training(history, os.path.join(output, "training.png"), title=config["name"])
         written += ", training.png"
+        if model.layer_attention:
+            plot_layer_attention(history, os.path.join(output, "layer_attention.png"),
+                                 title=f"{config['name']}: layer attention per task")
+            written += ", layer_attention.png"
     except ImportError:
         pass  # matplotlib is optional (the `plot` extra)
     log(format_metrics(metrics))

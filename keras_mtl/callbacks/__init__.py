@@ -1,14 +1,16 @@
 """Keras callbacks: adaptive task weighting, task-gradient diagnostics, dev-split
-evaluation on decoded predictions, best-epoch restore and epoch progress."""
+evaluation on decoded predictions, best-epoch restore, layer-attention logs and
+epoch progress."""
 
 from keras_mtl.callbacks.adaptive_task_weighting import AdaptiveTaskWeighting
 from keras_mtl.callbacks.dev_evaluation import DevEvaluation
 from keras_mtl.callbacks.epoch_progress import EpochProgress
 from keras_mtl.callbacks.history_log import HistoryLog
+from keras_mtl.callbacks.layer_attention_log import LayerAttentionLog
 from keras_mtl.callbacks.restore_best import RestoreBest
 from keras_mtl.callbacks.task_gradient_diagnostics import TaskGradientDiagnostics
 
 __all__ = [
-    "AdaptiveTaskWeighting", "DevEvaluation", "EpochProgress", "HistoryLog", "RestoreBest",
-    "TaskGradientDiagnostics",
+    "AdaptiveTaskWeighting", "DevEvaluation", "EpochProgress", "HistoryLog", "LayerAttentionLog",
+    "RestoreBest", "TaskGradientDiagnostics",
 ]

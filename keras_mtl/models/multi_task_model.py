@@ -5,6 +5,7 @@ import numpy as np
 from keras import ops
 
 import keras_mtl.heads  # noqa: F401  (registers the head layers, for loading)
+from keras_mtl.layers import LayerAttention
 from keras_mtl.checks import check_known_tasks, check_number
 from keras_mtl.decoding import decode_batch, empty_results, finish_results
 from keras_mtl.distribution import scale_loss
@@ -50,6 +51,11 @@ class MultiTaskModel(keras.Model):
             copy of the top `private_layers` transformer layers, initialised
             from the backbone's (pretrained) ones; the backbone's own top layers
             are then frozen and unused.
+            `"attention"`: soft sharing by attention over the shared layers:
+            every layer is shared, and each task reads its own learned
+            softmax-weighted mix of the embeddings and all transformer layers'
+            outputs (`keras_mtl.layers.LayerAttention`; `model.layer_attention`
+            holds one per task, `model.layer_mixing()` their weights).
         private_layers: top layers copied per task under partial sharing.
         tie_weight: partial sharing only: λ of a soft tie, the L2 penalty
             λ · Σ_tasks ‖θ_task − θ̄‖² between each private copy and the mean of
@@ -110,10 +116,22 @@ class MultiTaskModel(keras.Model):
             ]
             for spec in tasks
         ] if num_private else []
+        self.layer_attention = [
+            LayerAttention(name=f"{spec.name}_layer_attention", dtype=backbone.dtype_policy)
+            for spec in tasks
+        ] if sharing == "attention" else []
 
         # === Functional Model ===
         inputs = backbone.input
-        if num_private:
+        if self.layer_attention:
+            layer_outputs = _layer_outputs(backbone)(inputs)  # computed once, read by every task
+            features = []
+            for mix in self.layer_attention:
+                x = mix(layer_outputs)
+                features.append(
+                    {"sequence_output": x, "pooled_output": backbone.pooled_dense(x[:, 0, :])}
+                )
+        elif num_private:
             shared = _shared_trunk(backbone, len(backbone.transformer_layers) - num_private)
             shared_output = shared(inputs)  # computed once, read by every task
             features = []
@@ -314,6 +332,18 @@ class MultiTaskModel(keras.Model):
                 for value in values:
                     penalty = penalty + ops.sum(ops.square(value - mean))
         return penalty
+
+    def layer_mixing(self):
+        """`{task: {"weights": [a₀ … a_L], "scale": γ, "temperature": τ}}` under
+        attention sharing (a₀: the embeddings, aₖ: transformer layer k); `{}` else."""
+        return {
+            spec.name: {
+                "weights": [round(float(a), 6) for a in mix.mixing_weights()],
+                "scale": float(keras.ops.convert_to_numpy(mix.layer_scale)),
+                "temperature": float(keras.ops.convert_to_numpy(mix.temperature)),
+            }
+            for spec, mix in zip(self.tasks, self.layer_attention)
+        }
 
     @property
     def shared_transformer_layers(self):
@@ -529,19 +559,23 @@ class MultiTaskModel(keras.Model):
         return cls(**config)
 
 
-SHARING_MODES = ("hard", "partial")
+SHARING_MODES = ("hard", "partial", "attention")
 
 
 def _check_sharing(backbone, sharing, private_layers, tie_weight):
     if not isinstance(sharing, str) or sharing not in SHARING_MODES:
         raise ConfigError(f"Unknown sharing mode {sharing!r}; known: {SHARING_MODES}.")
+    if sharing != "partial" and tie_weight:
+        raise ConfigError("tie_weight needs sharing='partial' (there are no copies to tie).")
     if sharing == "hard":
-        if tie_weight:
-            raise ConfigError("tie_weight needs sharing='partial' (there are no copies to tie).")
         return
     layers = getattr(backbone, "transformer_layers", None)
     if not layers:
-        raise ConfigError("Partial sharing needs a backbone with `transformer_layers`.")
+        raise ConfigError(
+            f"{sharing.capitalize()} sharing needs a backbone with `transformer_layers`."
+        )
+    if sharing == "attention":
+        return
     if not isinstance(private_layers, int) or not 1 <= private_layers <= len(layers):
         raise ConfigError(
             f"private_layers must be an integer in [1, {len(layers)}] (the backbone's "
@@ -557,6 +591,13 @@ def _shared_trunk(backbone, num_shared):
     else:
         output = backbone.get_layer("embeddings_dropout").output
     return keras.Model(backbone.input, output, name="shared_encoder")
+
+
+def _layer_outputs(backbone):
+    """The embeddings' output and every transformer layer's, as one model."""
+    outputs = [backbone.get_layer("embeddings_dropout").output]
+    outputs += [layer.output for layer in backbone.transformer_layers]
+    return keras.Model(backbone.input, outputs, name="encoder_layers")
 
 
 def masked_mean_loss(loss_fn, y_true, y_pred, mask):

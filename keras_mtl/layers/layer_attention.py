@@ -1,0 +1,81 @@
+"""`LayerAttention`: one task's learned attention over the encoder's layers."""
+
+import keras
+import numpy as np
+from keras import ops
+
+from keras_mtl.checks import check_number
+
+
+@keras.saving.register_keras_serializable(package="keras_mtl")
+class LayerAttention(keras.layers.Layer):
+    """A task's softmax-weighted mix of every encoder layer's output.
+
+    Soft parameter sharing by attention over the shared layers: given the
+    outputs h₀ (embeddings), h₁ … h_L (transformer layers), the layer returns
+
+        γ · Σₖ aₖ hₖ,    a = softmax(c · s / τ)
+
+    with trainable logits `s` (zeros: every layer weighted 1/(L+1) at the
+    start) and scale γ (one), as ELMo's scalar mix (Peters et al. 2018) and
+    sluice networks' β (Ruder et al. 2019), one per task. `a` is where the task
+    reads the encoder; `mixing_weights()` returns it.
+
+    `c` (`logit_speed`) multiplies the raw logits: Adam moves a raw parameter by
+    about the learning rate per step whatever its gradient's size, so at a
+    fine-tuning rate of 1e-4 a thousand steps shift a logit by 0.1 at most and
+    the mix would hardly leave uniform; with c = 10 it moves ten times faster
+    than the encoder's weights.
+
+    τ (`temperature`, not trained) sharpens (< 1) or flattens (> 1) the mix;
+    `LayerAttentionTemperature` sets it per task from dev performance.
+
+    Example:
+
+    >>> mix = LayerAttention()
+    >>> h = [np.ones((1, 2, 4)), 3 * np.ones((1, 2, 4))]
+    >>> float(mix(h)[0, 0, 0])             # uniform start: (1 + 3) / 2
+    2.0
+    >>> mix.mixing_weights().tolist()
+    [0.5, 0.5]
+    """
+
+    def __init__(self, logit_speed=10.0, **kwargs):
+        super().__init__(**kwargs)
+        self.logit_speed = check_number(logit_speed, "logit_speed", above=0)
+
+    def build(self, input_shape):
+        if not isinstance(input_shape, (list, tuple)) or len(input_shape) < 2:
+            raise ValueError(
+                "LayerAttention mixes a list of at least two layer outputs, got "
+                f"{input_shape!r}."
+            )
+        self.layer_logits = self.add_weight(
+            shape=(len(input_shape),), initializer="zeros", name="layer_logits"
+        )
+        self.layer_scale = self.add_weight(shape=(), initializer="ones", name="layer_scale")
+        self.temperature = self.add_weight(
+            shape=(), initializer="ones", trainable=False, name="temperature"
+        )
+
+    def _weights(self):
+        logits = ops.cast(self.layer_logits, "float32") * self.logit_speed
+        return ops.softmax(logits / ops.cast(self.temperature, "float32"))
+
+    def call(self, inputs):
+        weights = ops.cast(self._weights() * ops.cast(self.layer_scale, "float32"),
+                           self.compute_dtype)
+        mixed = weights[0] * inputs[0]
+        for k in range(1, len(inputs)):
+            mixed = mixed + weights[k] * inputs[k]
+        return mixed
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[0])
+
+    def mixing_weights(self):
+        """`a` as a numpy array: the weight of h₀ (embeddings), h₁, … h_L."""
+        return np.asarray(ops.convert_to_numpy(self._weights()), dtype=np.float64)
+
+    def get_config(self):
+        return {**super().get_config(), "logit_speed": self.logit_speed}
