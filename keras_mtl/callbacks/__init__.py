@@ -1,6 +1,6 @@
 """Keras callbacks: adaptive task weighting, task-gradient diagnostics, dev-split
-evaluation on decoded predictions, best-epoch restore, layer-attention logs and
-epoch progress."""
+evaluation on decoded predictions, best-epoch restore, layer-attention logs,
+task affinity and epoch progress."""
 
 from keras_mtl.callbacks.adaptive_task_weighting import AdaptiveTaskWeighting
 from keras_mtl.callbacks.dev_evaluation import DevEvaluation
@@ -8,9 +8,10 @@ from keras_mtl.callbacks.epoch_progress import EpochProgress
 from keras_mtl.callbacks.history_log import HistoryLog
 from keras_mtl.callbacks.layer_attention_log import LayerAttentionLog
 from keras_mtl.callbacks.restore_best import RestoreBest
+from keras_mtl.callbacks.task_affinity import TaskAffinity
 from keras_mtl.callbacks.task_gradient_diagnostics import TaskGradientDiagnostics
 
 __all__ = [
     "AdaptiveTaskWeighting", "DevEvaluation", "EpochProgress", "HistoryLog", "LayerAttentionLog",
-    "RestoreBest", "TaskGradientDiagnostics",
+    "RestoreBest", "TaskAffinity", "TaskGradientDiagnostics",
 ]

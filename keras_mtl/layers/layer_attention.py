@@ -27,8 +27,8 @@ class LayerAttention(keras.layers.Layer):
     the mix would hardly leave uniform; with c = 10 it moves ten times faster
     than the encoder's weights.
 
-    τ (`temperature`, not trained) sharpens (< 1) or flattens (> 1) the mix;
-    `LayerAttentionTemperature` sets it per task from dev performance.
+    τ (`temperature`, a non-trainable variable, 1 by default) sharpens (< 1) or
+    flattens (> 1) the mix; set it with `mix.temperature.assign(τ)`.
 
     Example:
 

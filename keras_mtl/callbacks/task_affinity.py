@@ -1,0 +1,241 @@
+"""`TaskAffinity`: how a step on one task's loss moves every other task's loss (TAG),
+and the tasks' gradient cosines, measured while training."""
+
+import time
+
+import keras
+import numpy as np
+
+from keras_mtl.callbacks.epoch_state import EpochStates
+from keras_mtl.callbacks.task_gradients import shared_variables, task_losses_and_gradients
+from keras_mtl.checks import check_number
+
+
+class TaskAffinity(keras.callbacks.Callback):
+    """TAG's lookahead inter-task affinity (Fifty et al. 2021) and gradient cosines.
+
+    Every `every` optimizer steps, on fresh batches of `affinity_data`, with θₛ the
+    shared encoder's variables and gᵢ = ∇θₛ Lᵢ each task's (unweighted) loss gradient:
+
+        θₛ|ᵢ = θₛ − Δ(gᵢ)                  one optimizer step on task i alone
+        Zᵢ→ⱼ = 1 − Lⱼ(θₛ|ᵢ) / Lⱼ(θₛ)      for every task j, then θₛ is restored
+
+    Zᵢ→ⱼ > 0: a step on i lowers j's loss (i helps j); < 0: it raises it. Δ is the
+    update of the model's optimizer for that gradient alone: Adam / AdamW with its
+    current moments, step count, learning rate and weight decay (what the next real
+    step would do if i were the only task), plain SGD with its learning rate
+    otherwise (`lookahead` says which). The cosine cos(gᵢ, gⱼ) of the same
+    gradients is kept beside it. Losses are computed in inference mode (no dropout).
+
+    Batches of a task mixture may lack a task's labels: batches are drawn until
+    every task has labels in one of them (at most `max_batches`), and each task's
+    loss and gradient is its mean over the batches holding it.
+
+    Attributes after (or during) training: `measurements`, a list of
+    `{"step", "epoch", "tag": T×T list, "cosine": T×T list}`; `mean("tag")` and
+    `mean("cosine")`, the averages over training (NaN where never measured);
+    `seconds`, the time the callback spent.
+
+    Args:
+        affinity_data: a `tf.data` of `(x, y, sample_weight)` batches (e.g. the
+            training dataset; it is read with its own iterator, repeated).
+        every: measure every this many optimizer steps (TAG's k).
+        scope: shared variables, `"backbone"` (default: the whole shared encoder)
+            or `"last_layer"`.
+        state_path: a JSON file to keep the measurements across a killed and
+            resumed run (put it in the `BackupAndRestore` folder).
+        max_batches: the most batches drawn per measurement.
+
+    Example:
+
+    >>> affinity = TaskAffinity(train_ds, every=10)
+    >>> model.fit(train_ds, epochs=3, callbacks=[affinity])
+    >>> affinity.mean("tag")[0][1]        # how a step on task 0 moves task 1's loss
+    """
+
+    def __init__(self, affinity_data, every=10, scope="backbone", state_path=None,
+                 max_batches=8):
+        super().__init__()
+        self.every = check_number(every, "TaskAffinity every", at_least=1, integer=True)
+        self.max_batches = check_number(max_batches, "TaskAffinity max_batches", at_least=1,
+                                        integer=True)
+        self.data = affinity_data
+        self.scope = scope
+        self.states = EpochStates(state_path) if state_path else None
+        self.measurements = []
+        self.seconds = 0.0
+        self.lookahead = None
+        self._iterator = None
+        self._epoch = 0
+        self._steps = 0
+
+    # === Keras hooks ===
+    def on_train_begin(self, logs=None):
+        names = self.model.task_names
+        if len(names) < 2:
+            raise ValueError(
+                f"Task affinity needs at least 2 tasks; the model has {len(names)} ({names})."
+            )
+        if self.states is not None:
+            self.states.start()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+        if self.states is not None:
+            state = self.states.resume(epoch)
+            if state is not None:
+                self.measurements = state["measurements"]
+                self.seconds = state["seconds"]
+                self._steps = state["steps"]
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._steps += 1
+        if self._steps % self.every == 0:
+            start = time.perf_counter()
+            tag, cosine = self.measure()
+            self.measurements.append({"step": self._steps, "epoch": self._epoch,
+                                      "tag": _listed(tag), "cosine": _listed(cosine)})
+            self.seconds += time.perf_counter() - start
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.states is not None:
+            self.states.save(epoch, {"measurements": self.measurements,
+                                     "seconds": self.seconds, "steps": self._steps})
+
+    # === Measurement ===
+    def measure(self):
+        """One measurement now: `(tag, cosine)`, two T×T arrays (NaN where a task
+        had no labels in the batches drawn)."""
+        model = self.model
+        names = model.task_names
+        variables = shared_variables(model, self.scope)
+        batches = self._batches(names)
+        losses, grads = _mean_over_batches(model, batches, variables, names)
+        present = [name for name in names if name in losses]
+        count = len(names)
+        tag = np.full((count, count), np.nan)
+        cosine = np.full((count, count), np.nan)
+        original = [np.array(keras.ops.convert_to_numpy(v)) for v in variables]
+        step = self._lookahead_step(variables, original)
+        try:
+            for i, task in enumerate(names):
+                if task not in present:
+                    continue
+                for variable, value, delta in zip(variables, original, step(grads[task])):
+                    variable.assign(value - delta)
+                after = _batch_losses(model, batches, names)
+                for j, other in enumerate(names):
+                    if other in present and losses[other] > 0:
+                        tag[i, j] = 1.0 - after[other] / losses[other]
+        finally:
+            for variable, value in zip(variables, original):
+                variable.assign(value)
+        for i, a in enumerate(names):
+            for j, b in enumerate(names):
+                if a in present and b in present:
+                    na, nb = np.linalg.norm(grads[a]), np.linalg.norm(grads[b])
+                    cosine[i, j] = grads[a] @ grads[b] / (na * nb) if na > 0 and nb > 0 else 0.0
+        return tag, cosine
+
+    def mean(self, kind="tag"):
+        """The T×T average of `kind` ("tag" or "cosine") over all measurements."""
+        if kind not in ("tag", "cosine"):
+            raise ValueError(f"kind must be 'tag' or 'cosine', got {kind!r}.")
+        if not self.measurements:
+            count = len(self.model.task_names)
+            return np.full((count, count), np.nan)
+        values = np.array([m[kind] for m in self.measurements], dtype=float)
+        with np.errstate(invalid="ignore"):
+            counts = np.sum(~np.isnan(values), axis=0)
+            return np.where(counts > 0, np.nansum(values, axis=0) / np.maximum(counts, 1),
+                            np.nan)
+
+    def _batches(self, names):
+        """Fresh batches until every task has labels in one (at most `max_batches`)."""
+        if self._iterator is None:
+            self._iterator = iter(self.data.repeat().as_numpy_iterator())
+        batches, missing = [], set(names)
+        while missing and len(batches) < self.max_batches:
+            batch = next(self._iterator)
+            batches.append(batch)
+            weights = batch[2] if len(batch) > 2 else {}
+            missing -= {n for n in missing if n in batch[1]
+                        and (n not in weights or np.asarray(weights[n]).any())}
+        return batches
+
+    def _lookahead_step(self, variables, values):
+        """`step(flat_gradient)` → per-variable updates Δ of the model's optimizer."""
+        optimizer = self.model.optimizer
+        optimizer = getattr(optimizer, "inner_optimizer", optimizer)  # loss scaling
+        lr = float(keras.ops.convert_to_numpy(optimizer.learning_rate))
+        sizes = [value.size for value in values]
+        adam = isinstance(optimizer, keras.optimizers.Adam) and not optimizer.amsgrad
+        self.lookahead = "adam" if adam else "sgd"
+        if adam:
+            t = float(keras.ops.convert_to_numpy(optimizer.iterations)) + 1
+            b1, b2 = float(optimizer.beta_1), float(optimizer.beta_2)
+            alpha = lr * np.sqrt(1 - b2 ** t) / (1 - b1 ** t)
+            indices = [optimizer._get_variable_index(v) for v in variables]
+            moments = [np.array(keras.ops.convert_to_numpy(optimizer._momentums[k]))
+                       for k in indices]
+            velocities = [np.array(keras.ops.convert_to_numpy(optimizer._velocities[k]))
+                          for k in indices]
+            decay = float(optimizer.weight_decay or 0.0)
+            decays = [decay if decay and optimizer._use_weight_decay(v) else 0.0
+                      for v in variables]
+
+        def step(flat):
+            parts = np.split(flat, np.cumsum(sizes)[:-1])
+            if not adam:
+                return [lr * g.reshape(v.shape) for g, v in zip(parts, values)]
+            updates = []
+            for g, value, m, v, wd in zip(parts, values, moments, velocities, decays):
+                g = g.reshape(value.shape)
+                m = m + (g - m) * (1 - b1)
+                v = v + (g * g - v) * (1 - b2)
+                updates.append(value * wd * lr + alpha * m / (np.sqrt(v) + optimizer.epsilon))
+            return updates
+
+        return step
+
+
+def _mean_over_batches(model, batches, variables, names):
+    """`({task: loss}, {task: flat gradient})`, each the mean over the batches
+    holding the task's labels."""
+    sums, grads, counts = {}, {}, {}
+    for x, y, *rest in batches:
+        weights = rest[0] if rest else None
+        labelled = _labelled_tasks(names, y, weights)
+        if not labelled:
+            continue
+        losses, gradients = task_losses_and_gradients(model, x, y, weights, variables)
+        for task in labelled:
+            sums[task] = sums.get(task, 0.0) + losses[task]
+            grads[task] = grads.get(task, 0.0) + gradients[task]
+            counts[task] = counts.get(task, 0) + 1
+    return ({t: sums[t] / counts[t] for t in sums},
+            {t: grads[t] / counts[t] for t in grads})
+
+
+def _batch_losses(model, batches, names):
+    """{task: mean loss over the batches holding its labels} (inference mode)."""
+    sums, counts = {}, {}
+    for x, y, *rest in batches:
+        weights = rest[0] if rest else None
+        labelled = _labelled_tasks(names, y, weights)
+        if not labelled:
+            continue
+        losses = model.task_loss_values(y, model(x, training=False), weights)
+        for task in labelled:
+            sums[task] = sums.get(task, 0.0) + float(keras.ops.convert_to_numpy(losses[task]))
+            counts[task] = counts.get(task, 0) + 1
+    return {t: sums[t] / counts[t] for t in sums}
+
+
+def _labelled_tasks(names, y, weights):
+    weights = weights if isinstance(weights, dict) else {}
+    return [n for n in names if n in y and (n not in weights or np.asarray(weights[n]).any())]
+
+
+def _listed(matrix):
+    return [[None if np.isnan(v) else round(float(v), 8) for v in row] for row in matrix]
