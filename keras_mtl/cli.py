@@ -10,6 +10,7 @@
     keras-mtl compare CONFIG [--seeds N] [--sharing hard partial attention]
                       [--budget epochs|steps|convergence] [--learning-rates LR ...]
                       [--max-epochs N] [--patience N] --output DIR
+    keras-mtl affinity CONFIG --output DIR [--every K] [--epochs N] [--max-groups G]
 
 With no CONFIG, `train` runs the embedded default (ATIS joint intent + slots on
 the real MiniLM truncated to 2 layers). This is the only module that reads config
@@ -87,6 +88,19 @@ def _parser():
         "compare", parents=[common],
         help="Multi-task vs one single-task model per task, over seeds (Δm).",
     )
+    affinity = commands.add_parser(
+        "affinity", parents=[common],
+        help="Train while measuring how the tasks help each other (TAG affinity, gradient "
+        "cosines) and recommend which tasks to train together.",
+    )
+    affinity.add_argument("config", help="YAML config of the multi-task model (>= 2 tasks).")
+    affinity.add_argument("--output", required=True, help="Run folder.")
+    affinity.add_argument("--every", type=int, default=10,
+                          help="Measure every K optimizer steps (default 10).")
+    affinity.add_argument("--epochs", type=int, default=None, help="Override training.epochs.")
+    affinity.add_argument("--max-groups", type=int, default=None,
+                          help="Most models a grouping may use (default: one per task).")
+
     compare.add_argument("config", help="YAML config of the multi-task model.")
     compare.add_argument("--seeds", type=int, default=3, help="Training seeds 0..N-1.")
     # The model's SHARING_MODES; spelled out because Keras is not imported yet.
@@ -231,7 +245,7 @@ def main(argv=None):
             return _run(args, console)
     except KeyboardInterrupt:
         resume = " (run the same command again to resume)" if args.command in (
-            "train", "compare") else ""
+            "train", "compare", "affinity") else ""
         print(f"interrupted{resume}", file=sys.stderr)
         return 130
     except Exception as error:  # noqa: BLE001  (sorted into expected and bugs below)
@@ -323,6 +337,11 @@ def _run(args, console):
         compare(config, args.output, seeds=args.seeds, sharing=args.sharing, log=console.say,
                 budget=args.budget, learning_rates=args.learning_rates,
                 max_epochs=args.max_epochs, patience=args.patience)
+    elif args.command == "affinity":
+        from keras_mtl.affinity import affinity
+
+        affinity(read_config(args.config), args.output, every=args.every, epochs=args.epochs,
+                 max_groups=args.max_groups, log=console.say, verbose=console.keras_verbose)
     elif args.command == "evaluate":
         from keras_mtl.training import evaluate_run, format_metrics
 

@@ -43,6 +43,7 @@ DEFAULTS = {
         "patience": None,
         "tensorboard": True,
         "save_test_predictions": False,
+        "affinity_every": None,
     },
     "weighting": None,
     "output": None,
@@ -70,6 +71,7 @@ _TYPES = {
         "strategy": (str, type(None)), "mixed_precision": (str, type(None)),
         "restore_best": bool, "monitor": str, "patience": (int, type(None)),
         "tensorboard": bool, "save_test_predictions": bool,
+        "affinity_every": (int, type(None)),
     },
 }
 
@@ -147,6 +149,15 @@ def resolve_config(config):
     resolved["weighting"] = _resolve_weighting(
         config.get("weighting"), [task["name"] for task in resolved["tasks"]]
     )
+    if training["affinity_every"] is not None:
+        check_number(training["affinity_every"], "'training.affinity_every'", at_least=1,
+                     integer=True)
+        if len(resolved["tasks"]) < 2:
+            names = [task["name"] for task in resolved["tasks"]]
+            raise ConfigError(
+                f"'training.affinity_every': task affinity needs at least 2 tasks, the "
+                f"config has {len(names)} ({names})."
+            )
     return resolved
 
 

@@ -19,7 +19,7 @@ import keras
 
 from keras_mtl.callbacks import (
     AdaptiveTaskWeighting, DevEvaluation, EpochProgress, HistoryLog, LayerAttentionLog,
-    RestoreBest, TaskGradientDiagnostics,
+    RestoreBest, TaskAffinity, TaskGradientDiagnostics,
 )
 from keras_mtl.callbacks.dev_evaluation import DEV_PREFIX
 from keras_mtl.config import ConfigError, resolve_config
@@ -299,6 +299,12 @@ def _train_in(config, output, verbose, log, scopes):
         callbacks.append(TaskGradientDiagnostics(dev_ds if dev_ds is not None else train_ds))
     if model.layer_attention:
         callbacks.append(LayerAttentionLog())
+    affinity = None
+    if training["affinity_every"]:
+        os.makedirs(backup_dir, exist_ok=True)
+        affinity = TaskAffinity(train_ds, every=training["affinity_every"],
+                                state_path=os.path.join(backup_dir, "affinity.json"))
+        callbacks.append(affinity)
     best = None
     if training["restore_best"]:
         if dev_ds is None:
@@ -379,6 +385,14 @@ def _train_in(config, output, verbose, log, scopes):
     if model.layer_attention:
         write_json(os.path.join(output, "layer_attention.json"), model.layer_mixing())
         written += ", layer_attention.json"
+    if affinity is not None:
+        from keras_mtl.transfer.report import affinity_report, write_affinity
+
+        report = affinity_report(
+            model.task_names, affinity.measurements, affinity.mean("tag"),
+            affinity.mean("cosine"), every=affinity.every, lookahead=affinity.lookahead,
+            affinity_seconds=affinity.seconds, fit_seconds=affinity.fit_seconds)
+        written += ", " + ", ".join(write_affinity(output, report, title=config["name"]))
     if training["save_test_predictions"] and "test" in splits:
         written += ", test_predictions.json"
     if training["tensorboard"]:

@@ -9,6 +9,7 @@ import numpy as np
 from keras_mtl.callbacks.epoch_state import EpochStates
 from keras_mtl.callbacks.task_gradients import shared_variables, task_losses_and_gradients
 from keras_mtl.checks import check_number
+from keras_mtl.transfer.grouping import json_matrix
 
 
 class TaskAffinity(keras.callbacks.Callback):
@@ -34,7 +35,8 @@ class TaskAffinity(keras.callbacks.Callback):
     Attributes after (or during) training: `measurements`, a list of
     `{"step", "epoch", "tag": T×T list, "cosine": T×T list}`; `mean("tag")` and
     `mean("cosine")`, the averages over training (NaN where never measured);
-    `seconds`, the time the callback spent.
+    `seconds`, the time the measurements took, and `fit_seconds`, the time of the
+    epochs they ran in (both summed over a resumed run's parts).
 
     Args:
         affinity_data: a `tf.data` of `(x, y, sample_weight)` batches (e.g. the
@@ -64,7 +66,9 @@ class TaskAffinity(keras.callbacks.Callback):
         self.states = EpochStates(state_path) if state_path else None
         self.measurements = []
         self.seconds = 0.0
+        self.fit_seconds = 0.0
         self.lookahead = None
+        self._epoch_start = None
         self._iterator = None
         self._epoch = 0
         self._steps = 0
@@ -81,11 +85,13 @@ class TaskAffinity(keras.callbacks.Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch
+        self._epoch_start = time.perf_counter()
         if self.states is not None:
             state = self.states.resume(epoch)
             if state is not None:
                 self.measurements = state["measurements"]
                 self.seconds = state["seconds"]
+                self.fit_seconds = state["fit_seconds"]
                 self._steps = state["steps"]
 
     def on_train_batch_end(self, batch, logs=None):
@@ -94,13 +100,14 @@ class TaskAffinity(keras.callbacks.Callback):
             start = time.perf_counter()
             tag, cosine = self.measure()
             self.measurements.append({"step": self._steps, "epoch": self._epoch,
-                                      "tag": _listed(tag), "cosine": _listed(cosine)})
+                                      "tag": json_matrix(tag), "cosine": json_matrix(cosine)})
             self.seconds += time.perf_counter() - start
 
     def on_epoch_end(self, epoch, logs=None):
+        self.fit_seconds += time.perf_counter() - self._epoch_start
         if self.states is not None:
-            self.states.save(epoch, {"measurements": self.measurements,
-                                     "seconds": self.seconds, "steps": self._steps})
+            self.states.save(epoch, {"measurements": self.measurements, "seconds": self.seconds,
+                                     "fit_seconds": self.fit_seconds, "steps": self._steps})
 
     # === Measurement ===
     def measure(self):
@@ -235,7 +242,3 @@ def _batch_losses(model, batches, names):
 def _labelled_tasks(names, y, weights):
     weights = weights if isinstance(weights, dict) else {}
     return [n for n in names if n in y and (n not in weights or np.asarray(weights[n]).any())]
-
-
-def _listed(matrix):
-    return [[None if np.isnan(v) else round(float(v), 8) for v in row] for row in matrix]

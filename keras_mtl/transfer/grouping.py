@@ -8,6 +8,12 @@ from keras_mtl.errors import ConfigError
 MAX_TASKS = 10  # Bell(10) = 115,975 splits: exhaustive search takes seconds
 
 
+def json_matrix(matrix):
+    """A matrix as nested lists for JSON: values rounded to 8 digits, NaN as None."""
+    return [[None if v is None or np.isnan(v) else round(float(v), 8) for v in row]
+            for row in np.asarray(matrix, dtype=float).tolist()]
+
+
 def group_score(affinity, group, task):
     """What `task` gains inside `group`: the mean affinity Z[j, task] onto it from
     the other tasks of the group (0 for a task alone: nothing transfers)."""
