@@ -10,6 +10,8 @@ from keras_mtl.checks import check_known_tasks, check_number
 from keras_mtl.decoding import decode_batch, empty_results, finish_results
 from keras_mtl.distribution import scale_loss
 from keras_mtl.errors import ConfigError, InputError
+from keras_mtl.models import gradient_methods
+from keras_mtl.models.gradient_methods import FamoState, resolve_gradient_method
 from keras_mtl.models.task_weights import TaskWeights
 from keras_mtl.preprocessing.text_inputs import check_batch_size, check_texts
 from keras_mtl.preprocessing.truncation import warn_truncated
@@ -60,6 +62,11 @@ class MultiTaskModel(keras.Model):
         tie_weight: partial sharing only: λ of a soft tie, the L2 penalty
             λ · Σ_tasks ‖θ_task − θ̄‖² between each private copy and the mean of
             the copies (Duong et al. 2015's soft sharing); logged as `tie_loss`.
+        gradient_method: `None` (default: the gradient of the weighted sum),
+            `"pcgrad"` or `"famo"`, or a dict with a `name` and options
+            (`{"name": "pcgrad", "top_layers": 2}`,
+            `{"name": "famo", "learning_rate": 0.025, "weight_decay": 0.001}`);
+            see `keras_mtl.models.gradient_methods`.
 
     Example:
 
@@ -81,10 +88,15 @@ class MultiTaskModel(keras.Model):
         sharing="hard",
         private_layers=1,
         tie_weight=0.0,
+        gradient_method=None,
         **kwargs,
     ):
         tasks = check_task_list(tasks)
         _check_sharing(backbone, sharing, private_layers, tie_weight)
+        gradient_method = resolve_gradient_method(gradient_method, len(tasks))
+        if gradient_method and gradient_method["name"] == "famo" and uncertainty_weighting:
+            raise ConfigError("FAMO sets the task weights itself; it cannot be combined "
+                              "with uncertainty weighting.")
         for spec in tasks:
             spec.check_ready()
         if preprocessor is not None:
@@ -172,6 +184,10 @@ class MultiTaskModel(keras.Model):
             keras.metrics.Mean(name=f"{spec.name}_loss") for spec in tasks
         ]
         self._tie_tracker = keras.metrics.Mean(name="tie_loss") if tie_weight else None
+        self.famo = None
+        if gradient_method and gradient_method["name"] == "famo":
+            self.famo = FamoState(len(tasks), gradient_method["learning_rate"],
+                                  gradient_method["weight_decay"], name="famo")
 
         # === Config ===
         self.tasks = tasks
@@ -179,7 +195,10 @@ class MultiTaskModel(keras.Model):
         self.sharing = sharing
         self.private_layers_per_task = int(private_layers)
         self.tie_weight = float(tie_weight)
+        self.gradient_method = gradient_method
         self._task_losses = None
+        self._step_terms = None  # the last compute_loss's terms (gradient methods)
+        self._step_task_losses = None
 
     def __setattr__(self, name, value):
         # keras_hub's torch workaround: attributes set before `super().__init__()`
@@ -305,7 +324,7 @@ class MultiTaskModel(keras.Model):
             return None
         values = self._task_losses_and_counts(y, y_pred, sample_weight)
         zero = ops.zeros((), "float32")
-        task_losses = []
+        task_losses, present = [], []
         for spec, tracker in zip(self.tasks, self._loss_trackers):
             # A task with no labels in the batch contributes 0 to the loss and
             # nothing to its logged mean (`<task>_loss` averages over the
@@ -313,7 +332,14 @@ class MultiTaskModel(keras.Model):
             value, labelled = values.get(spec.name, (zero, zero))
             tracker.update_state(value, sample_weight=labelled)
             task_losses.append(value)
-        total = self.task_weights.combine(task_losses)
+            present.append(ops.cast(labelled > 0, "float32"))
+        losses, present = ops.stack(task_losses), ops.stack(present)
+        self._step_task_losses = (losses, present)
+        terms = self.task_weights.terms(task_losses)
+        if self.famo is not None:
+            terms = terms * self.famo.weights_for(losses, present)
+        self._step_terms = [terms[i] for i in range(len(self.tasks))]
+        total = ops.sum(terms)
         if self._tie_tracker is not None:
             tie = self.tie_weight * self.tie_penalty()
             self._tie_tracker.update_state(tie)
@@ -321,6 +347,35 @@ class MultiTaskModel(keras.Model):
         for extra in self.losses:
             total = total + ops.cast(extra, "float32")
         return scale_loss(total)
+
+    def task_loss_vector(self, y, y_pred, sample_weight=None):
+        """`(losses, present)`: each task's masked-mean loss (0 without labels) and
+        whether the batch holds its labels, as two vectors in task order."""
+        values = self._task_losses_and_counts(y, y_pred, sample_weight)
+        zero = ops.zeros((), "float32")
+        pairs = [values.get(spec.name, (zero, zero)) for spec in self.tasks]
+        return (ops.stack([value for value, _ in pairs]),
+                ops.stack([ops.cast(labelled > 0, "float32") for _, labelled in pairs]))
+
+    # === Gradient methods (PCGrad, FAMO) ===
+    def surgery_variables(self):
+        """The variables PCGrad projects: the shared encoder's trainable variables,
+        or with `top_layers` those of the top shared transformer layers only."""
+        top = self.gradient_method and self.gradient_method.get("top_layers")
+        if top:
+            layers = self.shared_transformer_layers[-top:]
+            return [v for layer in layers for v in layer.trainable_variables]
+        return list(self.backbone.trainable_variables)
+
+    def train_step(self, *args):
+        if self.gradient_method is None:
+            return super().train_step(*args)
+        return gradient_methods.train_step(self, *args)
+
+    def make_train_function(self, force=False):
+        if self.gradient_method is not None:
+            gradient_methods.check_context(self)
+        return super().make_train_function(force)
 
     def tie_penalty(self):
         """Σ_layers Σ_tasks ‖θ_task − θ̄‖²: how far the private copies drift apart."""
@@ -547,6 +602,7 @@ class MultiTaskModel(keras.Model):
             "sharing": self.sharing,
             "private_layers": self.private_layers_per_task,
             "tie_weight": self.tie_weight,
+            "gradient_method": self.gradient_method,
             "name": self.name,
         }
 

@@ -63,12 +63,17 @@ class TaskWeights(keras.layers.Layer):
 
     def combine(self, task_losses):
         """The total loss from a list of per-task scalar losses (in task order)."""
+        return keras.ops.sum(self.terms(task_losses))
+
+    def terms(self, task_losses):
+        """Each task's term of the total loss, as a vector in task order: wₖ Lₖ, or
+        wₖ · ½ (e^(−sₖ) Lₖ + sₖ) with learned log-variances."""
         losses = keras.ops.stack([keras.ops.cast(x, "float32") for x in task_losses])
         weights = keras.ops.cast(self.values, "float32")
         if self.log_variances is None:
-            return keras.ops.sum(weights * losses)
+            return weights * losses
         s = keras.ops.cast(self.log_variances, "float32")
-        return keras.ops.sum(weights * 0.5 * (keras.ops.exp(-s) * losses + s))
+        return weights * 0.5 * (keras.ops.exp(-s) * losses + s)
 
     def effective(self):
         """`{task: weight}` as applied to each task loss (w · ½e^(−s) when learned)."""
