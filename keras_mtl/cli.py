@@ -8,6 +8,7 @@
     keras-mtl export RUN --format onnx|edge [--quantize int8] --output PATH
     keras-mtl predict SAVED_MODEL_DIR|EDGE_BUNDLE TEXT ...
     keras-mtl compare CONFIG [--seeds N] [--sharing hard partial attention]
+                      [--gradient-methods none pcgrad famo]
                       [--budget epochs|steps|convergence] [--learning-rates LR ...]
                       [--max-epochs N] [--patience N] --output DIR
     keras-mtl affinity CONFIG --output DIR [--every K] [--epochs N] [--max-groups G]
@@ -107,6 +108,10 @@ def _parser():
     compare.add_argument("--sharing", nargs="+", choices=["hard", "partial", "attention"],
                          default=None,
                          help="Sharing mode(s) of the multi-task model (default: the config's).")
+    compare.add_argument("--gradient-methods", nargs="+", choices=["none", "pcgrad", "famo"],
+                         default=None,
+                         help="Gradient method(s) of the multi-task model, crossed with "
+                         "--sharing (none: the summed gradient; default: the config's).")
     compare.add_argument("--output", required=True, help="Folder for the runs and the report.")
     compare.add_argument("--epochs", type=int, default=None, help="Override training.epochs.")
     compare.add_argument(
@@ -336,7 +341,8 @@ def _run(args, console):
             config.setdefault("training", {})["epochs"] = args.epochs
         compare(config, args.output, seeds=args.seeds, sharing=args.sharing, log=console.say,
                 budget=args.budget, learning_rates=args.learning_rates,
-                max_epochs=args.max_epochs, patience=args.patience)
+                max_epochs=args.max_epochs, patience=args.patience,
+                gradient_methods=args.gradient_methods)
     elif args.command == "affinity":
         from keras_mtl.affinity import affinity
 

@@ -162,6 +162,7 @@ def single_task_config(config, task, datasets_by_task):
         if name in datasets_by_task[task["name"]]
     }
     single["backbone"].update(sharing="hard", tie_weight=0.0)
+    single["training"]["gradient_method"] = None
     single["weighting"] = None
     return single
 
@@ -192,16 +193,17 @@ def plan_variants(config, datasets, sharing_modes, budget=None):
     """
     budget = budget or Budget()
     datasets_by_task = check_comparable(config, datasets)
-    for mode in sharing_modes:
-        if mode not in SHARING_MODES:
-            raise ConfigError(f"Unknown sharing mode {mode!r}; known: {list(SHARING_MODES)}.")
+    modes = [multi_mode(entry) for entry in sharing_modes]
     variants = {}
-    for mode in sharing_modes:
+    for entry, (mode, method) in zip(sharing_modes, modes):
         multi = copy.deepcopy(config)
         multi["backbone"]["sharing"] = mode
-        if mode == "hard":
+        if mode != "partial":
             multi["backbone"]["tie_weight"] = 0.0
-        variants[f"multi_{mode}"] = multi
+        given = config["training"].get("gradient_method")
+        if not (method and given and given["name"] == method):  # else keep its options
+            multi["training"]["gradient_method"] = method and {"name": method}
+        variants[f"multi_{entry}"] = multi
     for task in config["tasks"]:
         variants[f"single_{task['name']}"] = single_task_config(config, task, datasets_by_task)
     multi_steps = config["training"]["epochs"] * steps_per_epoch(config, datasets)
@@ -214,6 +216,29 @@ def plan_variants(config, datasets, sharing_modes, budget=None):
         elif budget.kind == "steps" and variant.startswith("single_"):
             training["epochs"] = _epochs_for_steps(variant, run_config, datasets, multi_steps)
     return variants
+
+
+def multi_mode(entry):
+    """`(sharing mode, gradient method or None)` of a multi-task variant named
+    `"hard"`, `"attention"`, `"hard+pcgrad"`, …"""
+    from keras_mtl.models.gradient_methods import METHODS
+
+    mode, _, method = entry.partition("+")
+    if mode not in SHARING_MODES:
+        raise ConfigError(f"Unknown sharing mode {mode!r}; known: {list(SHARING_MODES)}.")
+    if method and method not in METHODS:
+        raise ConfigError(f"Unknown gradient method {method!r} in {entry!r}; known: "
+                          f"{list(METHODS)}.")
+    return mode, method or None
+
+
+def multi_variants(sharing, gradient_methods):
+    """The multi-task variants' names: each sharing mode, crossed with each gradient
+    method (`"none"`: the plain summed gradient) when methods are given."""
+    if not gradient_methods:
+        return list(sharing)
+    return [mode if method == "none" else f"{mode}+{method}"
+            for mode in sharing for method in gradient_methods]
 
 
 def _epochs_for_steps(variant, config, datasets, steps):
@@ -296,7 +321,8 @@ def choose_learning_rates(variants, learning_rates, results):
 
 
 def compare(config, output, seeds=3, sharing=None, log=print, *, budget="epochs",
-            learning_rates=None, max_epochs=None, patience=None, resamples=RESAMPLES):
+            learning_rates=None, max_epochs=None, patience=None, resamples=RESAMPLES,
+            gradient_methods=None):
     """Trains every run of the comparison (skipping finished ones) and writes the report.
 
     Args:
@@ -304,6 +330,8 @@ def compare(config, output, seeds=3, sharing=None, log=print, *, budget="epochs"
         output: folder for the runs and the report.
         seeds: training seeds 0 … seeds − 1 (dataset splits stay fixed).
         sharing: sharing modes of the multi-task model (default: the config's).
+        gradient_methods: crossed with `sharing`: `"none"` (the summed gradient),
+            `"pcgrad"`, `"famo"`; variants are then named `multi_hard+pcgrad`, ….
         log: where progress lines and the report go.
         budget: `"epochs"`, `"steps"` or `"convergence"` (see `Budget`).
         learning_rates: the grid (default: the config's `training.learning_rate`).
@@ -319,7 +347,10 @@ def compare(config, output, seeds=3, sharing=None, log=print, *, budget="epochs"
     task_names = _task_names(config)
     if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
         raise ConfigError(f"--seeds must be >= 1, got {seeds!r}.")
-    sharing = list(sharing or [config["backbone"]["sharing"]])
+    given = config["training"]["gradient_method"]
+    if gradient_methods is None and given is not None:
+        gradient_methods = [given["name"]]  # the config's own method names its variants
+    sharing = multi_variants(sharing or [config["backbone"]["sharing"]], gradient_methods)
     budget = Budget(budget, max_epochs, patience)
     rates = check_learning_rates(learning_rates, config)
     datasets = load_data(config["data"], task_names)

@@ -44,6 +44,7 @@ DEFAULTS = {
         "tensorboard": True,
         "save_test_predictions": False,
         "affinity_every": None,
+        "gradient_method": None,
     },
     "weighting": None,
     "output": None,
@@ -72,6 +73,7 @@ _TYPES = {
         "restore_best": bool, "monitor": str, "patience": (int, type(None)),
         "tensorboard": bool, "save_test_predictions": bool,
         "affinity_every": (int, type(None)),
+        "gradient_method": (str, dict, type(None)),
     },
 }
 
@@ -149,6 +151,7 @@ def resolve_config(config):
     resolved["weighting"] = _resolve_weighting(
         config.get("weighting"), [task["name"] for task in resolved["tasks"]]
     )
+    _resolve_gradient_method(resolved)
     if training["affinity_every"] is not None:
         check_number(training["affinity_every"], "'training.affinity_every'", at_least=1,
                      integer=True)
@@ -296,6 +299,34 @@ def _check_task_spec(task, i):
             spec.resolved_metrics()
     except (ValueError, TypeError) as error:  # TypeError: a loss or metric Keras cannot use
         raise ConfigError(f"'tasks[{i}]': {error}") from None
+
+
+def _resolve_gradient_method(config):
+    """`training.gradient_method` as `{"name", options}` (or None), checked against
+    the tasks, the strategy, mixed precision and the weighting."""
+    from keras_mtl.models.gradient_methods import resolve_gradient_method
+
+    training = config["training"]
+    try:
+        method = resolve_gradient_method(training["gradient_method"], len(config["tasks"]))
+    except ConfigError as error:
+        raise ConfigError(f"'training.gradient_method': {error}") from None
+    training["gradient_method"] = method
+    if method is None:
+        return
+    name = method["name"]
+    if training["strategy"] is not None:
+        raise ConfigError(
+            f"'training.gradient_method' {name!r} combines per-task gradients on one device; "
+            f"it is not supported with 'training.strategy' {training['strategy']!r}.")
+    if training["mixed_precision"] == "mixed_float16":
+        raise ConfigError(
+            f"'training.gradient_method' {name!r} does not support loss scaling "
+            "('training.mixed_precision: mixed_float16'); use mixed_bfloat16 or null.")
+    if name == "famo" and config["weighting"] is not None:
+        raise ConfigError(
+            "'training.gradient_method' 'famo' sets the task weights itself; remove "
+            f"'weighting' (strategy {config['weighting']['strategy']!r}).")
 
 
 def _check_distribution(training):

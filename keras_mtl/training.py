@@ -246,6 +246,7 @@ def _train_in(config, output, verbose, log, scopes):
         sharing=backbone["sharing"],
         private_layers=backbone["private_layers"],
         tie_weight=backbone["tie_weight"],
+        gradient_method=training["gradient_method"],
     )
     log(f"Devices: {describe_devices()}.")
     log(

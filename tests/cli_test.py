@@ -7,6 +7,7 @@ from keras_mtl import cli
 from keras_mtl.config import ConfigError, resolve_config
 
 TASKS = [{"name": "intent", "type": "classification"}]
+TASKS2 = TASKS + [{"name": "slots", "type": "token_classification"}]
 
 
 @pytest.mark.parametrize(
@@ -36,6 +37,21 @@ TASKS = [{"name": "intent", "type": "classification"}]
         ({"tasks": TASKS, "data": {"dataset": {"vader": "tweets"}}}, "must be a mapping of loader options"),
         ({"tasks": TASKS, "backbone": {"sharing": "soft"}}, "'backbone.sharing' is 'soft'"),
         ({"tasks": TASKS, "backbone": {"tie_weight": 0.1}}, "needs 'backbone.sharing: partial'"),
+        ({"tasks": TASKS, "training": {"gradient_method": "pcgrad"}},
+         "'training.gradient_method': gradient method 'pcgrad' combines the gradients of "
+         "several tasks; the model has 1 task"),
+        ({"tasks": TASKS2, "training": {"gradient_method": "gradnorm"}},
+         "Unknown gradient method 'gradnorm'; known: \\['pcgrad', 'famo'\\]"),
+        ({"tasks": TASKS2, "training": {"gradient_method": "pcgrad", "strategy": "mirrored"}},
+         "not supported with 'training.strategy' 'mirrored'"),
+        ({"tasks": TASKS2, "training": {"gradient_method": "famo"},
+          "weighting": {"strategy": "dwa"}}, "'famo' sets the task weights itself"),
+        ({"tasks": TASKS, "training": {"affinity_every": 10}},
+         "task affinity needs at least 2 tasks, the config has 1"),
+        ({"tasks": TASKS2, "training": {"affinity_every": 0}},
+         "'training.affinity_every' must be >= 1"),
+        ({"tasks": TASKS2, "backbone": {"sharing": "attention", "tie_weight": 0.1}},
+         "needs 'backbone.sharing: partial'"),
     ],
 )
 def test_bad_configs_name_the_field(config, message):

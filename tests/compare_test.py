@@ -15,7 +15,7 @@ from keras_mtl import cli
 from keras_mtl.callbacks import DevEvaluation
 from keras_mtl.compare import (
     Budget, check_comparable, check_learning_rates, choose_learning_rates, encoder_passes,
-    grid_runs, plan_variants, seed_runs,
+    grid_runs, multi_variants, plan_variants, seed_runs,
 )
 from keras_mtl.compare_report import build_report, format_report
 from keras_mtl.config import ConfigError, resolve_config
@@ -83,6 +83,23 @@ def test_epochs_of_every_variant_under_each_budget():
     assert {(c["training"]["epochs"], c["training"]["patience"])
             for c in converge.values()} == {(6, 3)}
     assert Budget("convergence") == Budget("convergence", max_epochs=20, patience=3)
+
+
+def test_sharing_modes_crossed_with_gradient_methods():
+    assert multi_variants(["hard", "attention"], ["none", "pcgrad"]) == [
+        "hard", "hard+pcgrad", "attention", "attention+pcgrad"]
+    assert multi_variants(["hard"], None) == ["hard"]
+    config = three_task_config()
+    config["training"]["gradient_method"] = {"name": "pcgrad", "top_layers": 1}
+    variants = plan_variants(config, fake_datasets(), ["hard", "hard+pcgrad", "attention+famo"])
+    assert list(variants)[:3] == ["multi_hard", "multi_hard+pcgrad", "multi_attention+famo"]
+    methods = {v: c["training"]["gradient_method"] for v, c in variants.items()}
+    assert methods == {"multi_hard": None, "multi_hard+pcgrad": {"name": "pcgrad", "top_layers": 1},
+                       "multi_attention+famo": {"name": "famo"}, "single_intent": None,
+                       "single_slots": None, "single_ner": None}
+    assert variants["multi_attention+famo"]["backbone"]["sharing"] == "attention"
+    with pytest.raises(ConfigError, match="Unknown gradient method 'mgda' in 'hard\\+mgda'"):
+        plan_variants(config, fake_datasets(), ["hard+mgda"])
 
 
 def test_grid_at_seed_0_then_every_seed_at_the_chosen_rate():
