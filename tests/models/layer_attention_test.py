@@ -51,8 +51,8 @@ def test_every_task_reads_every_layer_with_its_own_mix():
     assert model.shared_transformer_layers == list(model.backbone.transformer_layers)
     mixing = model.layer_mixing()
     assert list(mixing) == ["intent", "slots"]
-    for task in mixing.values():  # embeddings + 2 layers, uniform at the start
-        assert task == {"weights": [0.333333] * 3, "scale": 1.0, "temperature": 1.0}
+    for task in mixing.values():  # embeddings + 2 layers; it starts at the top one
+        assert task == {"weights": [0.05, 0.05, 0.9], "scale": 1.0, "temperature": 1.0}
 
 
 def test_a_tasks_mix_gets_gradient_only_from_its_own_loss():
