@@ -7,7 +7,9 @@ import keras
 import numpy as np
 
 from keras_mtl.callbacks.epoch_state import EpochStates
-from keras_mtl.callbacks.task_gradients import shared_variables, task_losses_and_gradients
+from keras_mtl.callbacks.task_gradients import (
+    shared_variables, task_loss_values_now, task_losses_and_gradients,
+)
 from keras_mtl.checks import check_number
 from keras_mtl.transfer.grouping import json_matrix
 
@@ -181,26 +183,30 @@ class TaskAffinity(keras.callbacks.Callback):
         if adam:
             t = float(keras.ops.convert_to_numpy(optimizer.iterations)) + 1
             b1, b2 = float(optimizer.beta_1), float(optimizer.beta_2)
-            alpha = lr * np.sqrt(1 - b2 ** t) / (1 - b1 ** t)
+            alpha = np.float32(lr * np.sqrt(1 - b2 ** t) / (1 - b1 ** t))
             indices = [optimizer._get_variable_index(v) for v in variables]
-            moments = [np.array(keras.ops.convert_to_numpy(optimizer._momentums[k]))
-                       for k in indices]
-            velocities = [np.array(keras.ops.convert_to_numpy(optimizer._velocities[k]))
-                          for k in indices]
             decay = float(optimizer.weight_decay or 0.0)
-            decays = [decay if decay and optimizer._use_weight_decay(v) else 0.0
-                      for v in variables]
+            # The parts of the update that do not depend on the task's gradient.
+            moments, velocities, decays = [], [], []
+            for variable, value, k in zip(variables, values, indices):
+                m = np.asarray(keras.ops.convert_to_numpy(optimizer._momentums[k]))
+                v = np.asarray(keras.ops.convert_to_numpy(optimizer._velocities[k]))
+                moments.append(np.float32(b1) * m)
+                velocities.append(np.float32(b2) * v)
+                use = decay and optimizer._use_weight_decay(variable)
+                decays.append(value * np.float32(decay * lr) if use else None)
+            c1, c2 = np.float32(1 - b1), np.float32(1 - b2)
+            epsilon = np.float32(optimizer.epsilon)
 
         def step(flat):
             parts = np.split(flat, np.cumsum(sizes)[:-1])
             if not adam:
-                return [lr * g.reshape(v.shape) for g, v in zip(parts, values)]
+                return [np.float32(lr) * g.reshape(v.shape) for g, v in zip(parts, values)]
             updates = []
-            for g, value, m, v, wd in zip(parts, values, moments, velocities, decays):
+            for g, value, m, v, d in zip(parts, values, moments, velocities, decays):
                 g = g.reshape(value.shape)
-                m = m + (g - m) * (1 - b1)
-                v = v + (g * g - v) * (1 - b2)
-                updates.append(value * wd * lr + alpha * m / (np.sqrt(v) + optimizer.epsilon))
+                update = alpha * (m + c1 * g) / (np.sqrt(v + c2 * g * g) + epsilon)
+                updates.append(update if d is None else update + d)
             return updates
 
         return step
@@ -232,9 +238,9 @@ def _batch_losses(model, batches, names):
         labelled = _labelled_tasks(names, y, weights)
         if not labelled:
             continue
-        losses = model.task_loss_values(y, model(x, training=False), weights)
+        losses = task_loss_values_now(model, x, y, weights, names)
         for task in labelled:
-            sums[task] = sums.get(task, 0.0) + float(keras.ops.convert_to_numpy(losses[task]))
+            sums[task] = sums.get(task, 0.0) + losses[task]
             counts[task] = counts.get(task, 0) + 1
     return {t: sums[t] / counts[t] for t in sums}
 

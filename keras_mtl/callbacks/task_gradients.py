@@ -5,6 +5,8 @@ GradNorm and the interference diagnostics compute task gradients themselves on a
 held batch. This is the one place with a per-backend branch for gradients.
 """
 
+import weakref
+
 import keras
 import numpy as np
 
@@ -48,18 +50,13 @@ def task_losses_and_gradients(model, x, y, sample_weight, variables):
         grads = {n: tape.gradient(losses[n], variables) for n in names}
         del tape
     elif backend == "jax":
-        import jax
-
-        values = [v.value for v in variables]
-
-        def task_loss(values, name):
-            with keras.StatelessScope(state_mapping=list(zip(variables, values))):
-                y_pred = model(x, training=False)
-                return model.task_loss_values(y, y_pred, sample_weight)[name]
-
-        losses, grads = {}, {}
-        for n in names:
-            losses[n], grads[n] = jax.value_and_grad(task_loss)(values, n)
+        function, others, _ = _jax_task_gradients(model, variables, tuple(names))
+        vector, jacobian = function([v.value for v in variables], [v.value for v in others],
+                                    x, y, sample_weight)
+        vector = np.asarray(vector)
+        jacobian = [np.asarray(g) for g in jacobian]  # one transfer, then numpy slices
+        losses = {n: vector[i] for i, n in enumerate(names)}
+        grads = {n: [g[i] for g in jacobian] for i, n in enumerate(names)}
     elif backend == "torch":
         import torch
 
@@ -85,6 +82,53 @@ def task_losses_and_gradients(model, x, y, sample_weight, variables):
 
     loss_values = {n: float(keras.ops.convert_to_numpy(losses[n])) for n in names}
     return loss_values, {n: flatten(grads[n]) for n in names}
+
+
+_JAX_FUNCTIONS = weakref.WeakKeyDictionary()
+
+
+def _jax_task_gradients(model, variables, names):
+    """A jitted `(values, other_values, x, y, sample_weight) → (task losses, their
+    Jacobian with respect to `variables`)` (one compilation per batch shape; op by op,
+    JAX would compile every primitive for every new shape), the model's other
+    variables, whose values it takes as arguments so that none is baked in, and the
+    jitted task losses alone."""
+    import jax
+
+    cache = _JAX_FUNCTIONS.setdefault(model, {})
+    key = (tuple(id(v) for v in variables), names)
+    if key not in cache:
+        ids = {id(v) for v in variables}
+        others = [v for v in model.variables if id(v) not in ids]
+
+        def task_losses(values, other_values, x, y, sample_weight):
+            mapping = list(zip(variables, values)) + list(zip(others, other_values))
+            with keras.StatelessScope(state_mapping=mapping):
+                losses = model.task_loss_values(y, model(x, training=False), sample_weight)
+            vector = keras.ops.stack([losses[n] for n in names])
+            return vector, vector
+
+        def function(values, other_values, x, y, sample_weight):
+            jacobian, vector = jax.jacrev(task_losses, has_aux=True)(
+                values, other_values, x, y, sample_weight)
+            return vector, jacobian
+
+        cache[key] = (jax.jit(function), others, jax.jit(task_losses))
+    return cache[key]
+
+
+def task_loss_values_now(model, x, y, sample_weight, names):
+    """`{task: float}`, the unweighted task losses of one batch in inference mode,
+    through a compiled forward pass (an op-by-op call costs more than a training
+    step; on JAX, `predict_on_batch` inside `fit` would reset the trainer's state)."""
+    backend = keras.config.backend()
+    if backend == "jax":
+        _, others, losses = _jax_task_gradients(model, [], tuple(names))
+        vector = np.asarray(losses([], [v.value for v in others], x, y, sample_weight)[0])
+        return {n: float(vector[i]) for i, n in enumerate(names)}
+    y_pred = model.predict_on_batch(x) if backend == "tensorflow" else model(x, training=False)
+    losses = model.task_loss_values(y, y_pred, sample_weight)
+    return {n: float(keras.ops.convert_to_numpy(losses[n])) for n in names}
 
 
 def first_batch(data):
