@@ -83,6 +83,7 @@ def plot_layer_attention(history, path, title=None):
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     if isinstance(history, str):
         history = read_history(history)
@@ -103,6 +104,7 @@ def plot_layer_attention(history, path, title=None):
                       label="embeddings" if k == 0 else f"layer {k}")
         axis.set_title(task)
         axis.set_xlabel("epoch")
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True))
         axis.grid(alpha=0.3)
     axes[0][0].set_ylabel("attention weight")
     axes[0][-1].legend(fontsize=7)
