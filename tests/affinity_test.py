@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from keras_mtl import cli
-from tests.compare_test import TASKS, tiny_rows
+from tests.compare_test import TASKS, tiny_rows, tiny_run_config
 from tests.resume_test import tiny_preset  # noqa: F401  (fixture)
 
 
@@ -19,21 +19,8 @@ from tests.resume_test import tiny_preset  # noqa: F401  (fixture)
 )
 def test_affinity_run_with_attention_sharing(tiny_preset, tmp_path, capsys):  # noqa: F811
     rows = tiny_rows()
-    files = {"train": rows[:16], "dev": rows[16:24]}
-    for name, part in files.items():
-        (tmp_path / f"{name}.jsonl").write_text("\n".join(json.dumps(r) for r in part))
-    config = {
-        "name": "tiny_affinity",
-        "backbone": {"preset": tiny_preset, "sequence_length": 16, "sharing": "attention"},
-        "data": {"dataset": {"tiny": {
-            "format": "jsonl", "tasks": ["intent", "slots"], "token_tasks": ["slots"],
-            **{name: str(tmp_path / f"{name}.jsonl") for name in files}}}},
-        "tasks": TASKS[:2],
-        "training": {"epochs": 2, "batch_size": 4, "learning_rate": 1e-3,
-                     "tensorboard": False},
-    }
-    path = tmp_path / "a.yaml"
-    path.write_text(yaml.safe_dump(config))
+    path = tiny_run_config(tmp_path, tiny_preset, "tiny_affinity",
+                           {"train": rows[:16], "dev": rows[16:24]}, sharing="attention")
     output = tmp_path / "run"
     assert cli.main(["affinity", str(path), "--every", "3", "--output", str(output)]) == 0
     out = capsys.readouterr().out

@@ -336,6 +336,26 @@ def tiny_rows():
     return rows
 
 
+def tiny_run_config(tmp_path, preset, name, files, **backbone):
+    """A 2-epoch intent + slots config of the tiny preset on `files` (`{split: rows}`,
+    written as JSONL beside it); the config file's path."""
+    for split, part in files.items():
+        (tmp_path / f"{split}.jsonl").write_text("\n".join(json.dumps(r) for r in part))
+    config = {
+        "name": name,
+        "backbone": {"preset": preset, "sequence_length": 16, **backbone},
+        "data": {"dataset": {"tiny": {
+            "format": "jsonl", "tasks": ["intent", "slots"], "token_tasks": ["slots"],
+            **{split: str(tmp_path / f"{split}.jsonl") for split in files}}}},
+        "tasks": TASKS[:2],
+        "training": {"epochs": 2, "batch_size": 4, "learning_rate": 1e-3,
+                     "tensorboard": False},
+    }
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
 def history(path):
     with open(path) as f:
         return list(csv.DictReader(f))
@@ -349,21 +369,8 @@ def test_compare_selects_on_dev_grids_rates_tests_significance_and_resumes(
         tiny_preset, tmp_path, capsys):  # noqa: F811
     # Splits of one size: the tokenizer's graph, traced per shape, is traced once.
     rows = tiny_rows()
-    files = {"train": rows[:8], "dev": rows[8:16], "test": rows[16:24]}
-    for name, part in files.items():
-        (tmp_path / f"{name}.jsonl").write_text("\n".join(json.dumps(r) for r in part))
-    config = {
-        "name": "tiny_compare",
-        "backbone": {"preset": tiny_preset, "sequence_length": 16},
-        "data": {"dataset": {"tiny": {
-            "format": "jsonl", "tasks": ["intent", "slots"], "token_tasks": ["slots"],
-            **{name: str(tmp_path / f"{name}.jsonl") for name in files}}}},
-        "tasks": TASKS[:2],
-        "training": {"epochs": 2, "batch_size": 4, "learning_rate": 1e-3,
-                     "tensorboard": False},
-    }
-    path = tmp_path / "c.yaml"
-    path.write_text(yaml.safe_dump(config))
+    path = tiny_run_config(tmp_path, tiny_preset, "tiny_compare",
+                           {"train": rows[:8], "dev": rows[8:16], "test": rows[16:24]})
     output = tmp_path / "cmp"
     argv = ["compare", str(path), "--seeds", "2", "--sharing", "hard",
             "--learning-rates", "1e-3", "3e-3", "--output", str(output)]
