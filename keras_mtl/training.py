@@ -322,7 +322,10 @@ def _train_in(config, output, verbose, log, scopes):
         # Before the backup: a kill between the two reruns the epoch, and HistoryLog
         # drops its stale row when the resumed run starts.
         HistoryLog(os.path.join(output, "history.csv")),
-        keras.callbacks.BackupAndRestore(backup_dir),
+        # Keeps the epoch before too: a kill while the backup is being written leaves
+        # a corrupt file, and the run then resumes from the previous epoch (the
+        # callbacks' EpochStates keep two epochs for this) instead of failing.
+        keras.callbacks.BackupAndRestore(backup_dir, double_checkpoint=True),
     ]
     if training["tensorboard"]:
         callbacks.append(keras.callbacks.TensorBoard(
