@@ -11,8 +11,9 @@ differ) takes one gradient per term instead of one of their sum, and combines th
   only ever subtract multiples of task gradients, so the result is Σⱼ αⱼ gⱼ, with
   α worked out from the T×T Gram matrix of the gradients (`pcgrad_coefficients`).
   Other variables (the heads) get the plain sum. One backward pass per task; with
-  `top_layers` the surgery covers only the top transformer layers (and the heads
-  above them) and the layers below get the plain sum.
+  `top_layers` the surgery covers only the top transformer layers and the layers
+  below get the plain sum (on TensorFlow and torch the per-task passes then stop at
+  those layers; JAX's per-row VJPs still run through the whole model).
 * **FAMO** (Liu et al. 2023, "FAMO: Fast adaptive multitask optimization"): the
   step minimises Σᵢ zᵢ log Lᵢ with z = softmax(ξ), i.e. weights
   wᵢ = zᵢ / (Lᵢ Σⱼ zⱼ/Lⱼ) on the raw losses (no per-task gradients), and after
@@ -313,15 +314,19 @@ def _jax_step(model, state, data):
             vector = ops.reshape(loss, (1,))
         return vector, (aux, before, present)
 
-    jacobian, (aux, before, present) = jax.jacrev(terms, has_aux=True)(trainable)
+    # One forward pass, then one backward pass per row (a loop of VJPs: on CPU,
+    # jacrev's vmap over the rows was twice as slow).
+    vector, backward, (aux, before, present) = jax.vjp(terms, trainable, has_aux=True)
+    rows = [backward(ops.one_hot(r, vector.shape[0], dtype=vector.dtype))[0]
+            for r in range(vector.shape[0])]
     unscaled_loss, y_pred, non_trainable, metrics_variables = aux
-    gradients = [ops.sum(g, axis=0) for g in jacobian]
+    gradients = [sum(row[k] for row in rows) for k in range(len(trainable))]
     if pcgrad:
         variables = model.trainable_variables
         position = {id(v): k for k, v in enumerate(variables)}
         surgery = model.surgery_variables()
         count = len(model.tasks)
-        per_task = [[jacobian[position[id(v)]][t] for v in surgery] for t in range(count)]
+        per_task = [[rows[t][position[id(v)]] for v in surgery] for t in range(count)]
         step = optimizer_variables[[id(v) for v in model.optimizer.variables].index(
             id(model.optimizer.iterations))]
         gradients = _replace(gradients, variables, surgery, pcgrad_combine(
