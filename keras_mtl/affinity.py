@@ -53,15 +53,16 @@ def affinity(config, output, every=10, epochs=None, max_groups=None, log=print,
             raise OutputExistsError(
                 f"--output {output} holds a finished affinity run of another config "
                 f"({difference}); nothing was overwritten. Choose a new folder.")
-        log(f"{output} holds a finished affinity run of this config: rewriting its report.")
+        what = "rewriting its report" if max_groups is not None else "its report"
+        log(f"{output} holds a finished affinity run of this config: {what}.")
     else:
         train(config, output=output, verbose=verbose, log=log)
     with open(report_path, encoding="utf-8") as f:
         report = json.load(f)
-    if report["groupings"]:
+    if max_groups is not None and report["groupings"]:  # training grouped for every g
         for kind in ("tag", "cosine"):
             report["groupings"][kind] = best_groupings(report[kind], report["tasks"], max_groups)
-    write_affinity(output, report, title=resolved["name"])
+        write_affinity(output, report, title=resolved["name"])
     for grouping in report["groupings"].get("tag", []):
         groups = " · ".join("{" + ", ".join(g) + "}" for g in grouping["groups"])
         log(f"{grouping['models']} model(s): {groups} (score {grouping['score']:+.4f})")

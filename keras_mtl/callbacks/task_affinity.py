@@ -167,9 +167,8 @@ class TaskAffinity(keras.callbacks.Callback):
         while missing and len(batches) < self.max_batches:
             batch = next(self._iterator)
             batches.append(batch)
-            weights = batch[2] if len(batch) > 2 else {}
-            missing -= {n for n in missing if n in batch[1]
-                        and (n not in weights or np.asarray(weights[n]).any())}
+            weights = batch[2] if len(batch) > 2 else None
+            missing -= set(_labelled_tasks(names, batch[1], weights))
         return batches
 
     def _lookahead_step(self, variables, values):

@@ -162,11 +162,13 @@ def pcgrad_combine(task_gradients, total_gradients, variables, step):
     return combined
 
 
-def _replace(gradients, variables, subset, replacement):
-    """`gradients` (over `variables`) with those of `subset` replaced."""
+def _with_pcgrad(gradients, variables, surgery, per_task, step):
+    """`gradients` (one per variable of `variables`) with PCGrad's combination of
+    `per_task` in place of the surgery variables' entries."""
     position = {id(v): k for k, v in enumerate(variables)}
+    total = [gradients[position[id(v)]] for v in surgery]
     gradients = list(gradients)
-    for variable, gradient in zip(subset, replacement):
+    for variable, gradient in zip(surgery, pcgrad_combine(per_task, total, surgery, step)):
         gradients[position[id(variable)]] = gradient
     return gradients
 
@@ -240,9 +242,8 @@ def _tensorflow_step(model, data):
     if model.gradient_method["name"] == "pcgrad":
         surgery = model.surgery_variables()
         per_task = [tape.gradient(term, surgery) for term in model._step_terms]
-        total = _replace_from(gradients, variables, surgery)
-        gradients = _replace(gradients, variables, surgery, pcgrad_combine(
-            per_task, total, surgery, model.optimizer.iterations))
+        gradients = _with_pcgrad(gradients, variables, surgery, per_task,
+                                 model.optimizer.iterations)
     del tape
     model.optimizer.apply_gradients(zip(gradients, variables))
     if model.gradient_method["name"] == "famo":
@@ -255,7 +256,6 @@ def _torch_step(model, data):
 
     x, y, sample_weight = _unpack(data)
     y_pred = model(x, training=True)
-    model.zero_grad()
     loss = model._compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight,
                                training=True)
     model._loss_tracker.update_state(loss, sample_weight=_batch_size(x))
@@ -269,20 +269,13 @@ def _torch_step(model, data):
         params = [v.value for v in surgery]
         per_task = [torch.autograd.grad(term, params, retain_graph=True, allow_unused=True)
                     for term in model._step_terms]
-        total = _replace_from(gradients, variables, surgery)
-        gradients = _replace(gradients, variables, surgery, pcgrad_combine(
-            per_task, total, surgery, model.optimizer.iterations.value))
+        gradients = _with_pcgrad(gradients, variables, surgery, per_task,
+                                 model.optimizer.iterations.value)
     with torch.no_grad():
         model.optimizer.apply(gradients, variables)
         if not pcgrad:
             _famo_update(model, x, y, sample_weight)
     return model.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
-
-
-def _replace_from(gradients, variables, subset):
-    """The entries of `gradients` (over `variables`) for the variables of `subset`."""
-    position = {id(v): k for k, v in enumerate(variables)}
-    return [gradients[position[id(v)]] for v in subset]
 
 
 def _famo_update(model, x, y, sample_weight):
@@ -329,8 +322,7 @@ def _jax_step(model, state, data):
         per_task = [[rows[t][position[id(v)]] for v in surgery] for t in range(count)]
         step = optimizer_variables[[id(v) for v in model.optimizer.variables].index(
             id(model.optimizer.iterations))]
-        gradients = _replace(gradients, variables, surgery, pcgrad_combine(
-            per_task, _replace_from(gradients, variables, surgery), surgery, step))
+        gradients = _with_pcgrad(gradients, variables, surgery, per_task, step)
     trainable, optimizer_variables = model.optimizer.stateless_apply(
         optimizer_variables, gradients, trainable)
     if not pcgrad:
