@@ -7,8 +7,11 @@ What is measured (one process, TensorFlow backend, one configuration at a time):
   - Keras: the preprocessor's TF graph, then `predict_on_batch` (not `predict`,
     which rebuilds its pipeline on every call),
   - the SavedModel's `serving_default` signature (strings in),
-  - onnxruntime fp32 and int8 through `keras_mtl.edge.EdgeModel` (pure-Python
-    tokenizer + onnxruntime), which is what an edge device runs;
+  - onnxruntime fp32 and int8 through `keras_mtl.edge.EdgeModel` (Hugging Face
+    `tokenizers` + onnxruntime), which is what an edge device runs, and fp32
+    with the pure-Python reference tokenizer (`tokenizer="python"`);
+* that the edge runtime packs exactly the token ids of the model's TF graph on
+  every ATIS test utterance (both tokenizers);
 * size on disk of each artefact;
 * with `--run` (a trained ATIS run folder): ATIS test metrics of the fp32 and int8
   ONNX models, to show what quantization costs;
@@ -16,7 +19,7 @@ What is measured (one process, TensorFlow backend, one configuration at a time):
   single-task models answering the same requests (onnxruntime fp32): latency and
   memory (resident memory added by loading the sessions, and file sizes).
 
-    python benchmarks/serving_latency.py --run saved_models/atis_minilm6
+    python benchmarks/serving_latency.py --run saved_models/atis_minilm2 --num-layers 2
 
 Without `--run`, an untrained model of `--num-layers` layers is used (latency and
 size only). Timings are only meaningful on an otherwise idle machine.
@@ -116,7 +119,16 @@ def main():
 
     serve = tf.saved_model.load(saved).signatures["serving_default"]
     edges = {"onnx_fp32": EdgeModel(fp32), "onnx_int8": EdgeModel(int8)}
+    python_tokenizer = EdgeModel(fp32, tokenizer="python")
+    results["edge_tokenizer"] = type(edges["onnx_fp32"].tokenizer).__name__
     preprocessor = model.preprocessor
+    graph = preprocessor.encode(test.texts)
+    graph_ids = [list(map(int, row)) for row in graph["token_ids"].to_list()]
+    results["token_ids_identical_to_graph"] = {
+        name: sum(e[0] == g for e, g in zip(edge.encode_batch(test.texts), graph_ids))
+        / len(graph_ids)
+        for name, edge in (("fast", edges["onnx_fp32"]), ("python", python_tokenizer))
+    }
 
     def keras_call(texts):
         x, _, _ = preprocessor.pack(preprocessor.encode(texts))
@@ -127,6 +139,7 @@ def main():
         "saved_model_signature": lambda texts: serve(text=tf.constant(texts)),
         "onnx_fp32": lambda texts: edges["onnx_fp32"].predict(texts, batch_size=64),
         "onnx_int8": lambda texts: edges["onnx_int8"].predict(texts, batch_size=64),
+        "onnx_fp32_python_tokenizer": lambda texts: python_tokenizer.predict(texts, batch_size=64),
     }
     for batch_size in (1, 32):
         count = min(32, len(test.texts) // batch_size)  # full batches only
@@ -173,12 +186,22 @@ def main():
 
     lines = [f"Serving latency, MiniLM {layers} layers, ATIS test utterances, "
              f"{args.requests} requests per cell (median / p90 ms)", "",
-             "| runtime | batch 1 | batch 32 | vs SavedModel (batch 1) |", "| --- | ---: | ---: | ---: |"]
-    base = results["latency"]["saved_model_signature@1"]["median_ms"]
+             "| runtime | batch 1 | batch 32 | vs SavedModel (1) | vs SavedModel (32) |",
+             "| --- | ---: | ---: | ---: | ---: |"]
+    latency = results["latency"]
+    base = {n: latency[f"saved_model_signature@{n}"]["median_ms"] for n in (1, 32)}
     for name in runtimes:
-        one, many = results["latency"][f"{name}@1"], results["latency"][f"{name}@32"]
+        one, many = latency[f"{name}@1"], latency[f"{name}@32"]
         lines.append(f"| {name} | {one['median_ms']:.1f} / {one['p90_ms']:.1f} | "
-                     f"{many['median_ms']:.1f} / {many['p90_ms']:.1f} | {one['median_ms'] / base:.2f}× |")
+                     f"{many['median_ms']:.1f} / {many['p90_ms']:.1f} | "
+                     f"{one['median_ms'] / base[1]:.2f}× | {many['median_ms'] / base[32]:.2f}× |")
+    results["int8_speedup"] = {
+        n: latency[f"onnx_fp32@{n}"]["median_ms"] / latency[f"onnx_int8@{n}"]["median_ms"] for n in (1, 32)
+    }
+    lines += ["", f"int8 vs fp32 (onnxruntime): {results['int8_speedup'][1]:.2f}× faster at batch 1, "
+              f"{results['int8_speedup'][32]:.2f}× at batch 32. Edge tokenizer: "
+              f"{results['edge_tokenizer']}; ATIS test texts whose ids equal the graph's: "
+              + ", ".join(f"{k} {v * 100:.1f} %" for k, v in results["token_ids_identical_to_graph"].items())]
     lines += ["", "| artefact | MB |", "| --- | ---: |"]
     lines += [f"| {k} | {v:.1f} |" for k, v in results["size_mb"].items()]
     t = results["three_task_vs_three_single"]

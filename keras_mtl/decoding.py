@@ -31,18 +31,17 @@ def decode_batch(tasks, scores, word_ids, num_words, has_pair=None):
     for task in tasks:
         task_type = task.task_type
         task_scores = np.asarray(scores[task.name])
-        labels, values = [], []
-        for i in range(len(word_ids)):
-            if task.text_pair and not has_pair[i]:
-                label, value = None, None
-            elif task_type.token_level:
-                positions = np.flatnonzero(word_ids[i] >= 0)
-                label, value = task_type.decode(task, task_scores[i], positions)
+        rows = [i for i in range(len(word_ids)) if has_pair[i] or not task.text_pair]
+        labels, values = [None] * len(word_ids), [None] * len(word_ids)
+        if task_type.token_level:
+            positions = [np.flatnonzero(word_ids[i] >= 0) for i in rows]
+            decoded = task_type.decode_many(task, task_scores[rows], positions)
+        else:
+            decoded = task_type.decode_many(task, task_scores[rows])
+        for i, (label, value) in zip(rows, decoded):
+            if task_type.token_level:
                 label = list(label) + [None] * (int(num_words[i]) - len(label))
-            else:
-                label, value = task_type.decode(task, task_scores[i])
-            labels.append(label)
-            values.append(value)
+            labels[i], values[i] = label, value
         results[task.name] = {"labels": labels, "scores": values}
     return results
 

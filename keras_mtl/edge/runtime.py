@@ -7,7 +7,7 @@ import numpy as np
 from keras_mtl import artifacts
 from keras_mtl.artifacts import BUNDLE_FILE, EXPORT_EDGE
 from keras_mtl.decoding import decode_batch, empty_results, finish_results
-from keras_mtl.edge.wordpiece import WordPieceTokenizer
+from keras_mtl.edge.wordpiece import check_implementation, make_tokenizer
 from keras_mtl.errors import ArtifactError
 from keras_mtl.preprocessing.text_inputs import check_batch_size, check_texts
 from keras_mtl.preprocessing.truncation import segment_lengths, warn_truncated
@@ -21,13 +21,16 @@ class EdgeModel:
 
     The bundle folder holds `model.onnx`, `vocab.txt` and `bundle.json` (task
     descriptions, tokenizer settings, sequence length). Tokenization reproduces the
-    checkpoint's tokenizer in pure Python, exactly as the model's TF graph does,
+    checkpoint's tokenizer exactly as the model's TF graph does,
     and text pairs are packed and trimmed by the same rule; each task's type
     decodes its scores (numpy).
 
     Args:
         path: the bundle folder.
         providers: onnxruntime execution providers (default: CPU).
+        tokenizer: `"auto"` (default: Hugging Face `tokenizers` when installed,
+            else pure Python), `"fast"` or `"python"`: the same ids either way
+            (`keras_mtl.edge.wordpiece`).
 
     Raises `keras_mtl.errors.ArtifactError`, naming the file, for a path that is
     not a complete bundle of this format (a bare `.onnx` file, a missing
@@ -40,7 +43,8 @@ class EdgeModel:
     [['O', 'O', 'O', 'O', 'B-toloc.city_name']]
     """
 
-    def __init__(self, path, providers=None):
+    def __init__(self, path, providers=None, tokenizer="auto"):
+        check_implementation(tokenizer)
         path = os.fspath(path)
         if os.path.isfile(path) and path.lower().endswith(".onnx"):
             raise ArtifactError(artifacts.bare_onnx_message(path))
@@ -61,7 +65,7 @@ class EdgeModel:
                 f"Re-export it with {EXPORT_EDGE}."
             )
         self.tasks = artifacts.read_tasks(self.config, config_path, EXPORT_EDGE)
-        self.tokenizer = _read_tokenizer(path, self.config["tokenizer"])
+        self.tokenizer = _read_tokenizer(path, self.config["tokenizer"], tokenizer)
         self.sequence_length = self.config["sequence_length"]
         if isinstance(self.sequence_length, bool) or not isinstance(self.sequence_length, int) \
                 or self.sequence_length < 4:
@@ -80,26 +84,34 @@ class EdgeModel:
                 f"with {EXPORT_EDGE}."
             )
 
-    def _pieces(self, text):
-        words = split_words(text)
-        return words, [self.tokenizer.tokenize_word(word) for word in words]
-
     def encode(self, text, text_pair=None):
         """`(token_ids, segment_ids, word_ids, num_words)` of one example, packed."""
-        words, pieces = self._pieces(text)
-        first = [i for word in pieces for i in word]
-        word_ids = [w if j == 0 else -1 for w, word in enumerate(pieces) for j in range(len(word))]
-        second = [] if text_pair is None else [i for word in self._pieces(text_pair)[1] for i in word]
-        keep_a, keep_b = segment_lengths(len(first), len(second), self.sequence_length)
+        return self.encode_batch([text], [text_pair])[0]
+
+    def encode_batch(self, texts, text_pairs=None):
+        """`encode` of every example (one tokenizer call for the whole batch)."""
+        if text_pairs is None:
+            text_pairs = [None] * len(texts)
+        words = [split_words(text) for text in texts]
+        pair_texts = [pair for pair in text_pairs if pair is not None]
+        pieces = self.tokenizer.tokenize_texts(words + [split_words(pair) for pair in pair_texts])
+        second_pieces = iter(pieces[len(texts):])
         cls_id, sep_id = self.tokenizer.cls_id, self.tokenizer.sep_id
-        token_ids = [cls_id] + first[:keep_a] + [sep_id]
-        segments = [0] * len(token_ids)
-        word_ids = [-1] + word_ids[:keep_a] + [-1]
-        if keep_b:
-            token_ids += second[:keep_b] + [sep_id]
-            segments += [1] * (keep_b + 1)
-            word_ids += [-1] * (keep_b + 1)
-        return token_ids, segments, word_ids, len(words)
+        encoded = []
+        for text_words, first_pieces, pair in zip(words, pieces, text_pairs):
+            first = [i for word in first_pieces for i in word]
+            word_ids = [w if j == 0 else -1 for w, word in enumerate(first_pieces) for j in range(len(word))]
+            second = [] if pair is None else [i for word in next(second_pieces) for i in word]
+            keep_a, keep_b = segment_lengths(len(first), len(second), self.sequence_length)
+            token_ids = [cls_id] + first[:keep_a] + [sep_id]
+            segments = [0] * len(token_ids)
+            word_ids = [-1] + word_ids[:keep_a] + [-1]
+            if keep_b:
+                token_ids += second[:keep_b] + [sep_id]
+                segments += [1] * (keep_b + 1)
+                word_ids += [-1] * (keep_b + 1)
+            encoded.append((token_ids, segments, word_ids, len(text_words)))
+        return encoded
 
     def predict(self, texts, text_pairs=None, batch_size=32):
         """Per-task `{"labels", "scores"}` like `MultiTaskModel.predict` on text.
@@ -108,34 +120,37 @@ class EdgeModel:
         second text (or `None`) per text. Word-level tasks give one label per
         word, `None` for words cut off by truncation (with the same
         `TruncationWarning` as the Keras model); an empty list gives empty lists.
+
+        The texts run sorted by length, at most `batch_size` at a time, in
+        length groups each padded to its own longest (`length_groups`).
         """
         texts, pairs = check_texts(texts, text_pairs, self.tasks)
         batch_size = check_batch_size(batch_size)
         results = empty_results(self.tasks, len(texts))
-        encoded = [self.encode(text, pair) for text, pair in zip(texts, pairs)]
+        encoded = self.encode_batch(texts, pairs)
         warn_truncated(
             [e[3] for e in encoded], [sum(w >= 0 for w in e[2]) for e in encoded],
             self.sequence_length, stacklevel=2,
         )
-        order = np.argsort([len(e[0]) for e in encoded], kind="stable")
-        for start in range(0, len(texts), batch_size):
-            index = order[start : start + batch_size]
-            length = max(len(encoded[i][0]) for i in index)
+        lengths = [len(e[0]) for e in encoded]
+        order = np.argsort(lengths, kind="stable")
+        for index in length_groups([lengths[i] for i in order], batch_size):
+            index = order[index]
+            length = lengths[index[-1]]
             token_ids = np.full((len(index), length), self.tokenizer.pad_id, "int32")
             segment_ids = np.zeros((len(index), length), "int32")
-            padding_mask = np.zeros((len(index), length), "int32")
             word_ids = np.full((len(index), length), -1, "int32")
             for row, i in enumerate(index):
                 ids, segments, words, _ = encoded[i]
                 token_ids[row, : len(ids)] = ids
                 segment_ids[row, : len(ids)] = segments
-                # From the length, not the pad id: a text may spell out "[PAD]".
-                padding_mask[row, : len(ids)] = 1
                 word_ids[row, : len(words)] = words
+            # From the lengths, not the pad id: a text may spell out "[PAD]".
+            padding_mask = (np.arange(length) < np.asarray([lengths[i] for i in index])[:, None])
             feeds = {
                 "token_ids": token_ids,
                 "segment_ids": segment_ids,
-                "padding_mask": padding_mask,
+                "padding_mask": padding_mask.astype("int32"),
             }
             outputs = self.session.run(self.output_names, feeds)
             scores = {task.name: value for task, value in zip(self.tasks, outputs)}
@@ -150,7 +165,33 @@ class EdgeModel:
         return finish_results(self.tasks, results)
 
 
-def _read_tokenizer(path, settings):
+def length_groups(sorted_lengths, batch_size, run_cost=16):
+    """Splits texts sorted by length into runs of at most `batch_size`, each
+    padded to its own longest, with the least padded positions plus
+    `run_cost` positions per run (the fixed cost of one onnxruntime call, about
+    16 positions of a MiniLM layer on a CPU). Returns index arrays into
+    `sorted_lengths`.
+
+    >>> [g.tolist() for g in length_groups([3, 3, 4, 20, 21], batch_size=32)]
+    [[0, 1, 2], [3, 4]]
+    """
+    count = len(sorted_lengths)
+    # best[j]: least cost of the first j texts; cut[j]: where its last run starts.
+    best = [0.0] + [float("inf")] * count
+    cut = [0] * (count + 1)
+    for j in range(1, count + 1):
+        for i in range(max(0, j - batch_size), j):
+            cost = best[i] + (j - i) * sorted_lengths[j - 1] + run_cost
+            if cost < best[j]:
+                best[j], cut[j] = cost, i
+    groups, j = [], count
+    while j > 0:
+        groups.append(np.arange(cut[j], j))
+        j = cut[j]
+    return groups[::-1]
+
+
+def _read_tokenizer(path, settings, implementation):
     """The bundle's `WordPieceTokenizer`; an `ArtifactError` for a missing,
     unreadable or unusable `vocab.txt` or tokenizer settings."""
     vocab_path = os.path.join(path, "vocab.txt")
@@ -170,8 +211,9 @@ def _read_tokenizer(path, settings):
             f"strip_accents. {fix}"
         )
     try:
-        return WordPieceTokenizer(
-            vocabulary, lowercase=settings["lowercase"], strip_accents=settings["strip_accents"]
+        return make_tokenizer(
+            vocabulary, implementation,
+            lowercase=settings["lowercase"], strip_accents=settings["strip_accents"],
         )
     except ValueError as error:
         raise ArtifactError(f"{vocab_path}: {error} {fix}") from None

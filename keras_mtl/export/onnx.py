@@ -7,8 +7,10 @@ and one float output per task, `<task>_scores`, shaped as the task type's
 sequence, labels] (word tags); [batch, 1] for regression; log-probabilities
 [batch, sequence, sequence, 1 + relations] for dependency parsing. Nothing after the heads is in the graph (no argmax: onnxruntime
 rejects what TF's argmax lowers to, and decoding belongs to the runtime, which
-knows the label names). `quantize="int8"` applies onnxruntime's dynamic int8
-quantization of the weights.
+knows the label names). Each layer norm is one `LayerNormalization` node
+(`onnx_fusion.fuse_layer_norms`). `quantize="int8"` applies onnxruntime's dynamic
+int8 quantization to the weights of every matrix product (`Gemm` rewritten as
+`MatMul` first, `onnx_fusion.gemm_as_matmul`).
 """
 
 import os
@@ -16,6 +18,7 @@ import tempfile
 
 import keras
 
+from keras_mtl.export.onnx_fusion import fuse_layer_norms, gemm_as_matmul
 from keras_mtl.export.tensorflow_process import export_through_tensorflow
 from keras_mtl.outputs import check_new_file, new_file
 
@@ -57,11 +60,14 @@ def _write_onnx(model, path, quantize, opset):
 
     proto, _ = tf2onnx.convert.from_function(scores, input_signature=spec, opset=int(opset))
     _name_dynamic_axes(proto, model)
+    fuse_layer_norms(proto)
     if quantize is None:
         onnx.save(proto, path)
         return
     from onnxruntime.quantization import QuantType, quant_pre_process, quantize_dynamic
 
+    # Quantizes the Dense layers that tf2onnx wrote as Gemm too.
+    gemm_as_matmul(proto)
     with tempfile.TemporaryDirectory() as tmp:
         fp32 = os.path.join(tmp, "fp32.onnx")
         prepared = os.path.join(tmp, "prepared.onnx")

@@ -48,8 +48,11 @@ class ClassificationType(TaskType):
         return [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
 
     def decode(self, spec, scores, word_positions=None):
+        return self.decode_many(spec, [scores])[0]
+
+    def decode_many(self, spec, scores, word_positions=None):
         scores = np.asarray(scores)
-        return spec.labels[int(np.argmax(scores))], scores
+        return [(spec.labels[int(i)], row) for i, row in zip(np.argmax(scores, axis=-1), scores)]
 
     def to_json(self, spec, label, scores):
         if label is None:

@@ -152,6 +152,15 @@ class TaskType:
         """
         raise NotImplementedError(f"Task type {self.name!r} must implement decode().")
 
+    def decode_many(self, spec, scores, word_positions=None):
+        """`decode` of several examples: `scores` stacks their head outputs and
+        `word_positions` (word-level types) gives each example's positions.
+        Returns a list of `(label, scores)`. Types override it to decode a batch
+        at once."""
+        if word_positions is None:
+            return [self.decode(spec, row) for row in scores]
+        return [self.decode(spec, row, positions) for row, positions in zip(scores, word_positions)]
+
     def to_json(self, spec, label, scores):
         """A JSON-ready view of one prediction."""
         if label is None:

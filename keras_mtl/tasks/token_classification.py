@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from keras_mtl.tasks.bio import bio_viterbi, bio_viterbi_tf
+from keras_mtl.tasks.bio import bio_viterbi_batch, bio_viterbi_tf
 from keras_mtl.tasks.task_type import MISSING_ID, TaskType, check_word_labels
 
 
@@ -57,12 +57,20 @@ class TokenClassificationType(TaskType):
         return [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
 
     def decode(self, spec, scores, word_positions=None):
-        per_word = np.asarray(scores)[np.asarray(word_positions, "int64")]
-        if spec.decoding == "bio":
-            ids = bio_viterbi(per_word, spec.labels)
+        return self.decode_many(spec, [scores], [word_positions])[0]
+
+    def decode_many(self, spec, scores, word_positions=None):
+        scores = np.asarray(scores)
+        per_word = [row[np.asarray(positions, "int64")] for row, positions in zip(scores, word_positions)]
+        if spec.decoding == "bio" and per_word:
+            lengths = [len(words) for words in per_word]
+            padded = np.ones((len(per_word), max(lengths), scores.shape[-1]), scores.dtype)
+            for i, words in enumerate(per_word):
+                padded[i, : len(words)] = words
+            ids = bio_viterbi_batch(padded, lengths, spec.labels)
         else:
-            ids = np.argmax(per_word, axis=-1)
-        return [spec.labels[int(i)] for i in ids], per_word
+            ids = [np.argmax(words, axis=-1) for words in per_word]
+        return [([spec.labels[int(i)] for i in row], words) for row, words in zip(ids, per_word)]
 
     def to_json(self, spec, label, scores):
         # The probability of each word's decoded tag (with BIO decoding not always

@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from keras_mtl.edge import EdgeModel, WordPieceTokenizer
+from keras_mtl.edge import EdgeModel, WordPieceTokenizer, length_groups
 from keras_mtl.export import export_edge_bundle
 from keras_mtl.preprocessing.words import split_words
 from tests.conftest import TEXTS, VOCAB, tiny_model
@@ -90,3 +90,37 @@ def test_edge_refuses_bad_input(bundle):
         edge.predict(["fly", "  "])
     with pytest.raises(ValueError, match="list of strings"):
         edge.predict("fly to boston")
+    with pytest.raises(ValueError, match="tokenizer must be one of"):
+        EdgeModel(path, tokenizer="rust")
+
+
+def test_both_tokenizers_predict_alike_in_any_batch_size(bundle):
+    _, path = bundle
+    texts = TEXTS + [t for t in HARD_TEXTS if t.strip()]
+    python = EdgeModel(path, tokenizer="python").predict(texts, batch_size=32)
+    for batch_size in (1, 4):
+        fast = EdgeModel(path, tokenizer="fast").predict(texts, batch_size=batch_size)
+        assert fast["slots"]["labels"] == python["slots"]["labels"]
+        np.testing.assert_allclose(fast["intent"]["scores"], python["intent"]["scores"], atol=1e-5)
+
+
+def test_length_groups_pad_least():
+    import itertools
+
+    def cost(lengths, groups, run_cost):
+        return sum(len(g) * lengths[g[-1]] + run_cost for g in groups)
+
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        lengths = sorted(rng.integers(3, 40, size=7).tolist())
+        groups = length_groups(lengths, batch_size=3, run_cost=16)
+        assert np.concatenate(groups).tolist() == list(range(7))
+        assert max(len(g) for g in groups) <= 3
+        # Every split of the sorted texts into runs of at most 3.
+        best = min(
+            cost(lengths, np.split(np.arange(7), cuts), 16)
+            for k in range(7) for cuts in itertools.combinations(range(1, 7), k)
+            if all(len(g) <= 3 for g in np.split(np.arange(7), cuts))
+        )
+        assert cost(lengths, groups, 16) == best
+    assert length_groups([], batch_size=4) == []

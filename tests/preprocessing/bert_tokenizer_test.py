@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_mtl.edge import WordPieceTokenizer
+from keras_mtl.edge import FastWordPieceTokenizer, make_tokenizer
 from keras_mtl.preprocessing import BertWordPieceTokenizer, alignment, words
 from keras_mtl.preprocessing.bert_tokenizer import TF_TEXT_OPS, pretokenize
 
@@ -117,18 +117,27 @@ def test_word_pieces_equal_the_checkpoint_tokenizer(hugging_face, tokenizer):
     )
 
 
-def test_edge_tokenizer_equals_the_checkpoint_tokenizer(hugging_face, tokenizer):
-    edge = WordPieceTokenizer(tokenizer.get_vocabulary())
+@pytest.mark.parametrize("implementation", ["python", "fast"])
+def test_edge_tokenizer_equals_the_checkpoint_tokenizer(hugging_face, tokenizer, implementation):
+    edge = make_tokenizer(tokenizer.get_vocabulary(), implementation)
+    assert isinstance(edge, FastWordPieceTokenizer) == (implementation == "fast")
+    texts = list(TEXTS)
+    try:
+        from keras_mtl.datasets import load_atis
+
+        texts += load_atis()["test"].texts  # 893 utterances, when the data is installed
+    except ImportError:
+        pass
+    word_lists = [words.split_words(text) for text in texts]
+    got = edge.tokenize_texts(word_lists)
     unk = hugging_face.unk_token_id
     mismatches = []
-    for text in TEXTS:
-        word_list = words.split_words(text)
+    for text, word_list, pieces in zip(texts, word_lists, got):
         # A word that yields nothing keeps a position as [UNK], as in the preprocessor.
         expected = [ids or [unk] for ids in reference_ids_per_word(hugging_face, word_list)]
-        got = [edge.tokenize_word(word) for word in word_list]
-        if got != expected:
-            mismatches.append(f"{text!r}: expected {expected}, got {got}")
-    assert not mismatches, "\n".join(mismatches)
+        if pieces != expected:
+            mismatches.append(f"{text!r}: expected {expected}, got {pieces}")
+    assert not mismatches, "\n".join(mismatches[:20])
 
 
 def test_from_preset_reads_the_hugging_face_folder(checkpoint_path, tokenizer):
@@ -221,8 +230,9 @@ def test_tiny_vocabulary_by_hand():
     ragged = tf.ragged.constant([words.split_words(text) for text in texts])
     assert tokenizer(ragged) == list(expected)
     assert tf.function(tokenizer)(ragged).to_list() == list(expected)
-    edge = WordPieceTokenizer(TINY_VOCAB)
-    assert [[edge.tokenize_word(w) for w in words.split_words(t)] for t in texts] == list(expected)
+    for implementation in ("python", "fast"):
+        edge = make_tokenizer(TINY_VOCAB, implementation)
+        assert edge.tokenize_texts([words.split_words(t) for t in texts]) == list(expected)
 
 
 def test_cased_tokenizer_keeps_case_and_accents():
@@ -232,6 +242,11 @@ def test_cased_tokenizer_keeps_case_and_accents():
     accentless = BertWordPieceTokenizer(vocabulary=vocab, lowercase=True, strip_accents=False)
     # İ lowercases to i + U+0307 when accents are kept.
     assert accentless(["İ"]) == [[29, 30]]
+    for implementation in ("python", "fast"):
+        cased = make_tokenizer(vocab, implementation, lowercase=False)
+        assert cased.tokenize_texts([["Café", "İ"]]) == [[[31], [32]]]
+        kept = make_tokenizer(vocab, implementation, lowercase=True, strip_accents=False)
+        assert kept.tokenize_texts([["İ"]]) == [[[29, 30]]]
 
 
 def test_shapes_follow_keras_hub():

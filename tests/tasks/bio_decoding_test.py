@@ -6,7 +6,7 @@ import pytest
 
 from keras_mtl import TaskSpec
 from keras_mtl.errors import ConfigError
-from keras_mtl.tasks.bio import bio_transitions, bio_viterbi
+from keras_mtl.tasks.bio import bio_transitions, bio_viterbi, bio_viterbi_batch
 from keras_mtl.tasks.description import TaskDescription
 
 LABELS = ["O", "B-city", "I-city", "B-date", "I-date"]
@@ -17,13 +17,13 @@ def valid(tags):
                for p, t in zip(["O"] + tags[:-1], tags))
 
 
-def brute_force(probs):
+def brute_force(probs, labels=LABELS):
     """The best valid sequence by enumeration (short texts only)."""
     import itertools
 
     best, best_score = None, -np.inf
-    for ids in itertools.product(range(len(LABELS)), repeat=len(probs)):
-        if valid([LABELS[i] for i in ids]):
+    for ids in itertools.product(range(len(labels)), repeat=len(probs)):
+        if valid([labels[i] for i in ids]):
             score = sum(np.log(probs[t][i]) for t, i in enumerate(ids))
             if score > best_score:
                 best, best_score = list(ids), score
@@ -39,6 +39,18 @@ def test_viterbi_finds_the_best_valid_sequence():
             assert ids == brute_force(probs)
             assert valid([LABELS[i] for i in ids])
     assert bio_viterbi(np.zeros((0, 5)), LABELS).tolist() == []
+
+
+def test_a_padded_batch_finds_each_texts_best_valid_sequence():
+    rng = np.random.default_rng(3)
+    # I-date without B-date: an I- tag may then follow only itself.
+    labels = ["O", "B-city", "I-city", "I-date"]
+    lengths = [4, 0, 1, 3]
+    probs = rng.dirichlet(np.full(len(labels), 0.3), size=(len(lengths), max(lengths)))
+    batch = bio_viterbi_batch(probs, lengths, labels)
+    for row, length, ids in zip(probs, lengths, batch):
+        assert ids.tolist() == brute_force(row[:length], labels)
+    assert bio_viterbi_batch(np.zeros((2, 0, 4)), [0, 0], labels)[1].tolist() == []
 
 
 def test_labels_without_prefixes_decode_by_argmax():
