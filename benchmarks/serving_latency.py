@@ -40,18 +40,33 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
 
-def timed(fn, batches, repeats):
-    """Median and p90 milliseconds of `fn(batch)` over `repeats` calls (cycling)."""
-    fn(batches[0])  # warm-up: traces, session initialisation
-    fn(batches[-1])
-    times = []
-    for i in range(repeats):
-        batch = batches[i % len(batches)]
-        start = time.perf_counter()
-        fn(batch)
-        times.append((time.perf_counter() - start) * 1000)
-    times.sort()
-    return {"median_ms": statistics.median(times), "p90_ms": times[int(0.9 * (len(times) - 1))]}
+def timed(fns, batches, repeats, rounds=3):
+    """Median and p90 milliseconds of each `fns[name](batch)` over `repeats`
+    requests (cycling through `batches`).
+
+    The runtimes take turns in blocks: `rounds` rounds, each giving every
+    runtime two untimed requests, then its share of the timed ones. The machine's
+    drift during the run so weighs on all of them alike, while no request follows
+    another runtime's directly (on two cores the thread pools of TensorFlow and
+    onnxruntime keep spinning for a while after a call, and slow each other).
+    """
+    names = list(fns)
+    times = {name: [] for name in names}
+    for round_ in range(rounds):
+        for name in names:
+            fns[name](batches[0])  # traces, session initialisation, threads settled
+            fns[name](batches[-1])
+            for i in range(round_, repeats, rounds):
+                batch = batches[i % len(batches)]
+                start = time.perf_counter()
+                fns[name](batch)
+                times[name].append((time.perf_counter() - start) * 1000)
+    summary = {}
+    for name, values in times.items():
+        values.sort()
+        summary[name] = {"median_ms": statistics.median(values),
+                         "p90_ms": values[int(0.9 * (len(values) - 1))]}
+    return summary
 
 
 def size_mb(path):
@@ -144,9 +159,9 @@ def main():
     for batch_size in (1, 32):
         count = min(32, len(test.texts) // batch_size)  # full batches only
         batches = [test.texts[i * batch_size : (i + 1) * batch_size] for i in range(count)]
-        for name, fn in runtimes.items():
-            print(f"batch {batch_size}: {name} ...", flush=True)
-            results["latency"][f"{name}@{batch_size}"] = timed(fn, batches, args.requests)
+        print(f"batch {batch_size}: {', '.join(runtimes)} ...", flush=True)
+        for name, summary in timed(runtimes, batches, args.requests).items():
+            results["latency"][f"{name}@{batch_size}"] = summary
 
     if args.run:
         results["accuracy"] = {
@@ -172,8 +187,9 @@ def main():
     before = rss_mb()
     singles = [EdgeModel(edge_dirs[s.name]) for s in specs]
     singles_rss = rss_mb() - before
-    multi_latency = timed(lambda t: multi_edge.predict(t), requests, args.requests)
-    singles_latency = timed(lambda t: [e.predict(t) for e in singles], requests, args.requests)
+    both = timed({"three_task": multi_edge.predict,
+                  "three_single": lambda t: [e.predict(t) for e in singles]}, requests, args.requests)
+    multi_latency, singles_latency = both["three_task"], both["three_single"]
     multi_size = size_mb(os.path.join(edge_dirs["three_task"], "model.onnx"))
     singles_size = sum(size_mb(os.path.join(edge_dirs[s.name], "model.onnx")) for s in specs)
     results["three_task_vs_three_single"] = {
