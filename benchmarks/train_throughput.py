@@ -26,11 +26,23 @@ backend is fixed per process):
   `make_dataset` output, with its sample weights masking padding). The ratio
   gives keras_mtl's overhead. ``plain-best`` runs it on the backend where keras_mtl
   (bucketed) was fastest in this invocation.
+* ``mtl-bf16-<backend>``: keras_mtl bucketed under Keras' `mixed_bfloat16` policy
+  (bf16 compute, fp32 weights); ``mtl-xla-tensorflow``: keras_mtl bucketed with
+  `jit_compile=True` on TensorFlow.
 * ``hf-torch``: a Hugging Face transformers PyTorch loop written the way that
   library recommends: `BertModel` + two `nn.Linear` heads on logits,
   `CrossEntropyLoss(ignore_index=-100)`, `AdamW`, batches of shuffled ATIS texts
   tokenized by `BertTokenizerFast` (words given with `is_split_into_words=True`,
   labels on first sub-words via `word_ids()`) and padded to their longest sequence.
+* ``hf-grouped``: the same loop fed the way the Trainer's documented
+  `group_by_length=True` feeds it (transformers' `LengthGroupedSampler`: shuffled
+  mega-batches sorted by length), still padded to each batch's longest: the
+  strongest Hugging Face configuration on a CPU, and the one every ratio is taken
+  against. ``hf-grouped-bf16`` adds `torch.autocast(bfloat16)` (the Trainer's
+  `bf16=True`).
+* ``peak-<backend>``: the machine's matrix-product peak (2048 x 2048 products, fp32
+  and bf16). Each training run's useful work is 6 FLOPs per layer weight per real
+  (non-padding) token, reported in GFLOP/s and as a fraction of the best fp32 peak.
 
 All models use batch size `--batch-size`, learning rate 5e-5 and dropout 0.1. PyTorch
 (keras on torch and the transformers loop) runs with `torch.set_num_threads(--threads)`;
@@ -47,7 +59,9 @@ The transformers baseline needs `pip install transformers` (configurations whose
 libraries are missing are reported as failed, the others still run). Choose a subset
 with `--configs`, a comma-separated list of configuration names or prefixes, e.g.
 ``--configs mtl-bucketed,plain-jax,hf`` (`all` runs every configuration, with
-keras_mtl and plain Keras on all three backends). Results are printed as a Markdown
+keras_mtl and plain Keras on all three backends; the default runs keras_mtl
+bucketed, bf16 and XLA, plain Keras on the fastest backend, every HF loop and the
+peaks). Results are printed as a Markdown
 table and written as JSON to `--output`. Timings are only meaningful on an otherwise
 idle machine; `--repeats N` times the measured batches N times and keeps the best.
 """
@@ -72,7 +86,7 @@ DROPOUT = 0.1
 # in the keras_mtl pipeline, and in PyTorch's CrossEntropyLoss convention.
 KERAS_MTL_MISSING_ID = -1
 TORCH_IGNORE_INDEX = -100
-DEFAULT_CONFIGS = "mtl-bucketed,mtl-fixed,plain-best,hf-torch"
+DEFAULT_CONFIGS = "mtl-bucketed,mtl-bf16,mtl-xla,plain-best,hf,peak"
 DEFAULT_OUTPUT = Path(__file__).resolve().parent / "results" / "train_throughput.json"
 
 
@@ -92,7 +106,20 @@ def all_configurations():
         configs[f"plain-{backend}"] = {
             "model": "plain_keras", "backend": backend, "padding": "bucketed"
         }
+    for backend in BACKENDS:
+        configs[f"mtl-bf16-{backend}"] = {
+            "model": "keras_mtl", "backend": backend, "padding": "bucketed", "precision": "bf16"
+        }
+    configs["mtl-xla-tensorflow"] = {
+        "model": "keras_mtl", "backend": "tensorflow", "padding": "bucketed", "jit_compile": True
+    }
     configs["hf-torch"] = {"model": "hf_transformers", "backend": "torch", "padding": "dynamic"}
+    configs["hf-grouped"] = {"model": "hf_transformers", "backend": "torch", "padding": "grouped"}
+    configs["hf-grouped-bf16"] = {
+        "model": "hf_transformers", "backend": "torch", "padding": "grouped", "precision": "bf16"
+    }
+    for backend in BACKENDS:
+        configs[f"peak-{backend}"] = {"model": "matmul_peak", "backend": backend, "padding": "-"}
     return configs
 
 
@@ -134,13 +161,22 @@ def select_configurations(spec):
 
 def describe(config, args):
     """Human-readable name of a configuration for the table."""
+    extra = ""
+    if config.get("precision") == "bf16":
+        extra += ", mixed bf16"
+    if config.get("jit_compile"):
+        extra += ", XLA"
     if config["model"] == "keras_mtl":
         if config["padding"] == "bucketed":
-            return f"keras_mtl, bucketed (step 8, max {args.sequence_length})"
-        return f"keras_mtl, fixed padding ({args.fixed_length})"
+            return f"keras_mtl, bucketed (step 8, max {args.sequence_length}){extra}"
+        return f"keras_mtl, fixed padding ({args.fixed_length}){extra}"
     if config["model"] == "plain_keras":
         return "plain Keras functional, same batches"
-    return "HF transformers loop, dynamic padding"
+    if config["model"] == "matmul_peak":
+        return "matmul peak (2048², fp32 and bf16)"
+    if config["padding"] == "grouped":
+        return f"HF transformers loop, group_by_length sampler{extra}"
+    return "HF transformers loop, shuffled, padded to longest"
 
 
 # === Shared by the child processes ===
@@ -170,6 +206,7 @@ def padding_summary(warm, measured_ids, real_token_counts):
         "measured_steps": len(measured_ids),
         "padded_shapes": sorted({int(t.shape[1]) for t in measured_ids}),
         "mean_padded_length": float(np.mean([t.shape[1] for t in measured_ids])),
+        "real_tokens": int(sum(real_token_counts)),
         "real_tokens_fraction": float(
             sum(real_token_counts) / sum(t.size for t in measured_ids)
         ),
@@ -264,6 +301,8 @@ def run_keras(config, args):
         import torch
 
         torch.set_num_threads(args.threads)
+    if config.get("precision") == "bf16":
+        keras.config.set_dtype_policy("mixed_bfloat16")
     keras.utils.set_random_seed(0)
     train = load_atis()["train"]
     tasks = make_tasks(train)
@@ -275,7 +314,10 @@ def run_keras(config, args):
         model = MultiTaskModel.from_preset(
             PRESET, tasks, num_layers=args.num_layers, sequence_length=sequence_length
         )
-        model.compile(keras.optimizers.Adam(LEARNING_RATE))
+        model.compile(
+            keras.optimizers.Adam(LEARNING_RATE),
+            jit_compile=config.get("jit_compile", "auto"),
+        )
         preprocessor = model.preprocessor
     else:
         import keras_hub
@@ -320,6 +362,7 @@ def run_keras(config, args):
         **padding_summary(
             warm, token_ids, [int(batch[0]["padding_mask"].sum()) for batch in measured]
         ),
+        dtype_policy=keras.config.dtype_policy().name,
         batch_fingerprint=fingerprint(token_ids),
         jit_compile=bool(getattr(model, "jit_compile", False)),
         versions=library_versions(),
@@ -402,24 +445,44 @@ def run_hf(config, args):
         batch["slot_labels"] = slot_labels
         return {name: tensor.to(device) for name, tensor in batch.items()}
 
-    # Shuffled batches, as a DataLoader with shuffle=True would draw them; built
-    # before timing, like the Keras batches.
-    rng = np.random.default_rng(0)
-    order = np.concatenate(
-        [rng.permutation(len(train)) for _ in range(1 + (args.warmup + args.steps) * args.batch_size // len(train))]
-    )
+    # Batches as the Trainer's DataLoader would draw them, built before timing
+    # like the Keras batches: shuffled (shuffle=True), or with `group_by_length=True`
+    # (transformers' LengthGroupedSampler: shuffled mega-batches of 50 batches,
+    # each sorted by length, the longest batch first).
+    epochs = 1 + (args.warmup + args.steps) * args.batch_size // len(train)
+    if config["padding"] == "grouped":
+        from transformers.trainer_pt_utils import LengthGroupedSampler
+
+        lengths = [
+            len(ids) for ids in tokenizer(
+                [text.split() for text in train.texts], is_split_into_words=True,
+                truncation=True, max_length=args.sequence_length,
+            )["input_ids"]
+        ]
+        generator = torch.Generator().manual_seed(0)
+        sampler = LengthGroupedSampler(args.batch_size, lengths=lengths, generator=generator)
+        order = np.concatenate([np.fromiter(iter(sampler), int) for _ in range(epochs)])
+    else:
+        rng = np.random.default_rng(0)
+        order = np.concatenate([rng.permutation(len(train)) for _ in range(epochs)])
     batches = [
         make_batch(order[step * args.batch_size : (step + 1) * args.batch_size])
         for step in range(args.warmup + args.steps)
     ]
 
+    bf16 = config.get("precision") == "bf16"
+
     def train_step(batch):
-        intent_logits, slot_logits = model(
-            batch["input_ids"], batch["attention_mask"], batch["token_type_ids"]
-        )
-        loss = loss_fn(intent_logits, batch["intent_labels"]) + loss_fn(
-            slot_logits.reshape(-1, slot_logits.shape[-1]), batch["slot_labels"].reshape(-1)
-        )
+        # Mixed precision as the Trainer's `bf16=True` does it: autocast the forward
+        # pass, fp32 weights and optimizer.
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+            intent_logits, slot_logits = model(
+                batch["input_ids"], batch["attention_mask"], batch["token_type_ids"]
+            )
+            loss = loss_fn(intent_logits.float(), batch["intent_labels"]) + loss_fn(
+                slot_logits.float().reshape(-1, slot_logits.shape[-1]),
+                batch["slot_labels"].reshape(-1),
+            )
         loss.backward()
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
@@ -448,6 +511,59 @@ def run_hf(config, args):
     return result
 
 
+# === Child: the machine's matrix-product peak ===
+def run_peak(config, args):
+    """GFLOP/s of a loop of 2048 x 2048 matrix products, fp32 and bf16, best of 3."""
+    import numpy as np
+
+    size, iterations = 2048, 20
+    backend = config["backend"]
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        def loop(dtype):
+            a = tf.random.normal((size, size), dtype=tf.float32)
+            a = tf.cast(a, getattr(tf, dtype))
+            out = a
+            for _ in range(iterations):
+                out = tf.matmul(a, a)
+            return float(tf.reduce_sum(tf.cast(out[:1, :1], tf.float32)))
+    elif backend == "jax":
+        import jax
+        import jax.numpy as jnp
+
+        matmul = jax.jit(jnp.matmul)
+
+        def loop(dtype):
+            a = jnp.asarray(np.random.default_rng(0).standard_normal((size, size)), dtype=dtype)
+            out = matmul(a, a).block_until_ready()
+            for _ in range(iterations):
+                out = matmul(a, a)
+            return float(out.block_until_ready()[0, 0])
+    else:
+        import torch
+
+        torch.set_num_threads(args.threads)
+
+        def loop(dtype):
+            a = torch.randn(size, size).to(getattr(torch, dtype))
+            with torch.no_grad():
+                for _ in range(iterations):
+                    out = torch.mm(a, a)
+            return float(out[0, 0])
+
+    result = {"versions": library_versions()}
+    for name, dtype in (("fp32", "float32"), ("bf16", "bfloat16")):
+        loop(dtype)  # warm-up, compilation
+        seconds = []
+        for _ in range(3):
+            start = time.perf_counter()
+            loop(dtype)
+            seconds.append(time.perf_counter() - start)
+        result[f"{name}_gflops"] = 2 * size**3 * iterations / min(seconds) / 1e9
+    return result
+
+
 def library_versions():
     """Versions of the libraries this process imported."""
     versions = {}
@@ -462,6 +578,8 @@ def run_child(args):
     config = all_configurations()[args.child]
     if config["model"] == "hf_transformers":
         result = run_hf(config, args)
+    elif config["model"] == "matmul_peak":
+        result = run_peak(config, args)
     else:
         import keras
 
@@ -519,32 +637,71 @@ def run_configuration(args, name, config):
             print(f"  FAILED ({record['process_seconds']:.0f} s):\n{tail}", flush=True)
         else:
             record.update(json.loads(result_path.read_text()))
-            print(
-                f"  {record['examples_per_s']:.1f} examples/s "
-                f"({record['measured_steps']} steps after {record['warmup_steps']} warm-up; "
-                f"process {record['process_seconds']:.0f} s)",
-                flush=True,
-            )
+            if "examples_per_s" in record:
+                print(
+                    f"  {record['examples_per_s']:.1f} examples/s "
+                    f"({record['measured_steps']} steps after {record['warmup_steps']} "
+                    f"warm-up; process {record['process_seconds']:.0f} s)",
+                    flush=True,
+                )
+            else:
+                print(f"  fp32 {record['fp32_gflops']:.0f} GFLOP/s, "
+                      f"bf16 {record['bf16_gflops']:.0f} GFLOP/s", flush=True)
     return record
 
 
+def is_default(record):
+    """A keras_mtl or plain Keras run in fp32 without XLA (the library's defaults)."""
+    return record.get("precision", "fp32") == "fp32" and not record.get("jit_compile")
+
+
 def best_mtl_backend(results):
-    """Backend of the fastest keras_mtl bucketed run (jax if there is none)."""
+    """Backend of the fastest default keras_mtl bucketed run (jax if there is none)."""
     runs = [
         r for r in results
-        if r["model"] == "keras_mtl" and r["padding"] == "bucketed" and "examples_per_s" in r
+        if r["model"] == "keras_mtl" and r["padding"] == "bucketed" and is_default(r)
+        and "examples_per_s" in r
     ]
     if not runs:
         return "jax"
     return max(runs, key=lambda r: r["examples_per_s"])["backend"]
 
 
+# Weights of one MiniLM transformer layer that multiply every token: Q, K, V and the
+# attention output (4 h²), the two feed-forward layers (2 h i).
+HIDDEN, INTERMEDIATE = 384, 1536
+MATMUL_PARAMS_PER_LAYER = 4 * HIDDEN * HIDDEN + 2 * HIDDEN * INTERMEDIATE
+
+
+def add_useful_work(results, num_layers):
+    """Useful GFLOP/s of each training run: 6 FLOPs (forward 2, backward 4) per
+    layer weight per real token (padding, attention scores and heads not counted),
+    and its fraction of the best matmul peak measured in this run (bf16 runs also
+    against the bf16 peak)."""
+    peaks = [r for r in results if r["model"] == "matmul_peak" and "fp32_gflops" in r]
+    peak = {
+        precision: max((r[f"{precision}_gflops"] for r in peaks), default=None)
+        for precision in ("fp32", "bf16")
+    }
+    flops_per_token = 6 * MATMUL_PARAMS_PER_LAYER * num_layers
+    for r in results:
+        if "real_tokens" not in r:
+            continue
+        r["useful_gflops"] = flops_per_token * r["real_tokens"] / r["seconds"] / 1e9
+        if peak["fp32"]:
+            r["fraction_of_fp32_peak"] = r["useful_gflops"] / peak["fp32"]
+        if peak["bf16"] and r.get("precision") == "bf16":
+            r["fraction_of_bf16_peak"] = r["useful_gflops"] / peak["bf16"]
+    return peak
+
+
 def compute_ratios(results):
-    """Bucketing gain, keras_mtl overhead vs plain Keras, and keras_mtl vs HF."""
+    """Bucketing gain, keras_mtl overhead vs plain Keras, and keras_mtl vs the
+    fastest Hugging Face configuration (fp32 and any precision)."""
     speed = {
         (r["model"], r["backend"], r["padding"]): r["examples_per_s"]
         for r in results
-        if "examples_per_s" in r
+        if "examples_per_s" in r and is_default(r)
     }
     ratios = {"bucketing_gain": {}, "keras_mtl_overhead_vs_plain_keras": {}}
     for backend in BACKENDS:
@@ -556,38 +713,54 @@ def compute_ratios(results):
         if bucketed and plain:
             # Extra time per example that keras_mtl takes over the plain model.
             ratios["keras_mtl_overhead_vs_plain_keras"][backend] = plain / bucketed - 1
-    hf = speed.get(("hf_transformers", "torch", "dynamic"))
-    mtl = {b: speed[("keras_mtl", b, "bucketed")] for b in BACKENDS if ("keras_mtl", b, "bucketed") in speed}
-    if hf and mtl:
-        backend = max(mtl, key=mtl.get)
-        ratios["best_keras_mtl_vs_hf_transformers"] = {
-            "backend": backend,
-            "ratio": mtl[backend] / hf,
-        }
+    timed = [r for r in results if "examples_per_s" in r]
+    hf = [r for r in timed if r["model"] == "hf_transformers"]
+    mtl = [r for r in timed if r["model"] == "keras_mtl" and r["padding"] == "bucketed"]
+    for label, keep in (("fp32", is_default), ("any_precision", lambda r: True)):
+        best_hf = max((r for r in hf if keep(r)), key=lambda r: r["examples_per_s"], default=None)
+        best_mtl = max((r for r in mtl if keep(r)), key=lambda r: r["examples_per_s"], default=None)
+        if best_hf and best_mtl:
+            ratios[f"best_keras_mtl_vs_best_hf_{label}"] = {
+                "keras_mtl": best_mtl["name"], "hf": best_hf["name"],
+                "ratio": best_mtl["examples_per_s"] / best_hf["examples_per_s"],
+            }
     return ratios
 
 
-def markdown_report(results, ratios, args):
-    hf = next(
+def markdown_report(results, ratios, peak, args):
+    hf = max(
         (r["examples_per_s"] for r in results if r["model"] == "hf_transformers" and "examples_per_s" in r),
-        None,
+        default=None,
     )
     lines = [
         f"Training throughput, ATIS, MiniLM {args.num_layers} layer(s), batch "
         f"{args.batch_size}, {args.steps} measured steps",
         "",
-        "| Configuration | Backend | Mean padded length | Examples/s | vs HF transformers |",
-        "|---|---|---:|---:|---:|",
+        "| Configuration | Backend | Mean padded length | Examples/s | vs best HF | "
+        "Useful GFLOP/s | of fp32 peak |",
+        "|---|---|---:|---:|---:|---:|---:|",
     ]
     for r in results:
+        if r["model"] == "matmul_peak":
+            continue
         if "examples_per_s" not in r:
-            lines.append(f"| {r['description']} | {r['backend']} | | failed | |")
+            lines.append(f"| {r['description']} | {r['backend']} | | failed | | | |")
             continue
         versus = f"{r['examples_per_s'] / hf:.2f}x" if hf else ""
+        fraction = f"{r['fraction_of_fp32_peak']:.2f}" if "fraction_of_fp32_peak" in r else ""
         lines.append(
             f"| {r['description']} | {r['backend']} | {r['mean_padded_length']:.1f} | "
-            f"{r['examples_per_s']:.1f} | {versus} |"
+            f"{r['examples_per_s']:.1f} | {versus} | {r['useful_gflops']:.0f} | {fraction} |"
         )
+    peaks = [r for r in results if r["model"] == "matmul_peak"]
+    if peaks:
+        lines += ["", "| Matmul peak (2048², best of 3) | fp32 GFLOP/s | bf16 GFLOP/s |",
+                  "|---|---:|---:|"]
+        for r in peaks:
+            if "fp32_gflops" in r:
+                lines.append(f"| {r['backend']} | {r['fp32_gflops']:.0f} | {r['bf16_gflops']:.0f} |")
+            else:
+                lines.append(f"| {r['backend']} | failed | |")
     lines += ["", "| Ratio | Backend | Value |", "|---|---|---:|"]
     for backend, gain in ratios["bucketing_gain"].items():
         lines.append(f"| Bucketing gain (bucketed / fixed, keras_mtl) | {backend} | {gain:.2f}x |")
@@ -597,12 +770,13 @@ def markdown_report(results, ratios, args):
             f"| keras_mtl overhead vs plain Keras ({verdict} the 5% target) | {backend} | "
             f"{overhead * 100:+.1f}% |"
         )
-    best = ratios.get("best_keras_mtl_vs_hf_transformers")
-    if best:
-        lines.append(
-            f"| Best keras_mtl (bucketed) / HF transformers loop | {best['backend']} | "
-            f"{best['ratio']:.2f}x |"
-        )
+    for label in ("fp32", "any_precision"):
+        best = ratios.get(f"best_keras_mtl_vs_best_hf_{label}")
+        if best:
+            lines.append(
+                f"| Fastest keras_mtl / fastest HF ({label.replace('_', ' ')}): "
+                f"{best['keras_mtl']} / {best['hf']} | | {best['ratio']:.2f}x |"
+            )
     return "\n".join(lines)
 
 
@@ -618,8 +792,9 @@ def run_parent(args):
         print(f"[{index}/{len(names)}] {name}", flush=True)
         results.append(run_configuration(args, name, configs[name]))
 
+    peak = add_useful_work(results, args.num_layers)
     ratios = compute_ratios(results)
-    report = markdown_report(results, ratios, args)
+    report = markdown_report(results, ratios, peak, args)
     print()
     print(report)
     output = Path(args.output)
@@ -637,6 +812,7 @@ def run_parent(args):
             "cpu_count": os.cpu_count(),
         },
         "results": results,
+        "matmul_peak_gflops": peak,
         "ratios": ratios,
         "markdown": report,
     }
