@@ -168,7 +168,7 @@ def describe(config, args):
         extra += ", XLA"
     if config["model"] == "keras_mtl":
         if config["padding"] == "bucketed":
-            return f"keras_mtl, bucketed (step 8, max {args.sequence_length}){extra}"
+            return f"keras_mtl, length-grouped (step {args.bucket_step}, max {args.sequence_length}){extra}"
         return f"keras_mtl, fixed padding ({args.fixed_length}){extra}"
     if config["model"] == "plain_keras":
         return "plain Keras functional, same batches"
@@ -334,7 +334,7 @@ def run_keras(config, args):
         batch_size=args.batch_size,
         shuffle=True,
         seed=0,
-        bucket_step=None if fixed else 8,
+        bucket_step=None if fixed else args.bucket_step,
     )
     batches = []
     for x, y, sample_weight in dataset.repeat().take(args.warmup + args.steps).as_numpy_iterator():
@@ -604,6 +604,7 @@ def child_command(args, name, result_path):
         "--batch-size", str(args.batch_size),
         "--sequence-length", str(args.sequence_length),
         "--fixed-length", str(args.fixed_length),
+        "--bucket-step", str(args.bucket_step),
         "--threads", str(args.threads),
         "--repeats", str(args.repeats),
     ]
@@ -833,6 +834,10 @@ def parse_args(argv=None):
     parser.add_argument(
         "--sequence-length", type=int, default=64,
         help="maximum sub-words per text (bucketed and dynamic padding)",
+    )
+    parser.add_argument(
+        "--bucket-step", type=int, default=8,
+        help="keras_mtl batches are padded to a multiple of this (make_dataset's bucket_step)",
     )
     parser.add_argument(
         "--fixed-length", type=int, default=48,

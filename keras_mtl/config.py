@@ -34,7 +34,7 @@ DEFAULTS = {
         "warmup_ratio": 0.1,
         "weight_decay": 0.01,
         "seed": 0,
-        "bucket_step": 8,
+        "bucket_step": "auto",
         "gradient_diagnostics": False,
         "strategy": None,
         "mixed_precision": None,
@@ -68,7 +68,7 @@ _TYPES = {
     "training": {
         "epochs": int, "batch_size": int, "learning_rate": (int, float),
         "warmup_ratio": (int, float), "weight_decay": (int, float), "seed": int,
-        "bucket_step": (int, type(None)), "gradient_diagnostics": bool,
+        "bucket_step": (int, str, type(None)), "gradient_diagnostics": bool,
         "strategy": (str, type(None)), "mixed_precision": (str, type(None)),
         "restore_best": bool, "monitor": str, "patience": (int, type(None)),
         "tensorboard": bool, "save_test_predictions": bool,
@@ -126,8 +126,9 @@ def resolve_config(config):
     check_number(training["warmup_ratio"], "'training.warmup_ratio'", at_least=0, below=1)
     check_number(training["weight_decay"], "'training.weight_decay'", at_least=0)
     check_number(training["seed"], "'training.seed'", at_least=0, integer=True)
-    if training["bucket_step"] is not None and training["bucket_step"] < 1:
-        raise ConfigError("'training.bucket_step' must be >= 1 or null.")
+    step = training["bucket_step"]
+    if isinstance(step, str) and step != "auto" or isinstance(step, int) and step < 1:
+        raise ConfigError(f"'training.bucket_step' must be 'auto', >= 1 or null, got {step!r}.")
     _check_distribution(training)
     if training["patience"] is not None and training["patience"] < 1:
         raise ConfigError(f"'training.patience' must be >= 1 or null, got {training['patience']}.")

@@ -1,10 +1,10 @@
 """From `LabeledTexts` to a length-bucketed `tf.data` pipeline of `(x, y, sample_weight)`.
 
 Texts are tokenized once (the preprocessor's TF ops, in batches), then every epoch
-reshuffles them and groups texts of similar length into batches padded to a few
-fixed lengths (multiples of `bucket_step`). ATIS utterances are ~11 words, so this
-avoids most of the compute that fixed-length padding wastes, while the small set of
-shapes keeps JAX and TensorFlow from recompiling every step.
+reshuffles them and groups texts of similar length into batches, each padded to its
+longest text rounded up to a multiple of `bucket_step`. ATIS utterances are ~11
+words, so this avoids most of the compute that fixed-length padding wastes, while a
+step of 8 keeps the set of shapes small enough that JAX does not recompile every step.
 """
 
 import warnings
@@ -16,7 +16,6 @@ from keras_mtl.checks import check_known_tasks, check_number
 from keras_mtl.datasets.labeled_texts import LabeledTexts
 from keras_mtl.errors import ConfigError, DataError
 from keras_mtl.preprocessing.words import split_words
-from keras_mtl.tasks.task_type import MISSING_ID
 
 UNKNOWN_LABEL_POLICIES = ("error", "ignore")
 
@@ -102,6 +101,24 @@ def encode_examples(preprocessor, data, unknown_labels="error", batch_size=1024)
     return encoded
 
 
+# Batches are formed from chunks of this many batches sorted by length (as Hugging
+# Face's LengthGroupedSampler and `TaskMixture` do).
+CHUNK_BATCHES = 50
+
+
+def resolve_bucket_step(bucket_step):
+    """`bucket_step`, with `"auto"` made 8 on JAX (which compiles each padded shape:
+    few shapes) and 1 elsewhere (TensorFlow generalizes its traced step to any
+    shape, PyTorch runs eagerly: padding to each batch's longest is cheapest).
+    Measured on ATIS, 6 layers, TensorFlow: step 1 pads 14.2 sub-words on average
+    against 17.6 for step 8, and trains 1.23x as many examples per second."""
+    if bucket_step != "auto":
+        return bucket_step
+    import keras
+
+    return 8 if keras.config.backend() == "jax" else 1
+
+
 def bucket_boundaries(sequence_length, step=8):
     """Padded lengths used for batches: multiples of `step` up to `sequence_length`."""
     lengths = list(range(step, sequence_length, step)) + [sequence_length]
@@ -114,7 +131,7 @@ def make_dataset(
     batch_size=32,
     shuffle=False,
     seed=0,
-    bucket_step=8,
+    bucket_step="auto",
     unknown_labels="error",
     encoded=None,
 ):
@@ -124,11 +141,15 @@ def make_dataset(
         preprocessor: a `MultiTaskPreprocessor`.
         data: a `LabeledTexts`.
         batch_size: examples per batch.
-        shuffle: reshuffle the examples every epoch (seeded by `seed`). Shuffled
-            pipelines drop each length bucket's last partial batch (different
-            examples every epoch), which halves the shapes JAX and TF compile.
-        bucket_step: batches are padded to multiples of this length; `None` pads
-            every batch to `sequence_length` (fixed shapes, slower).
+        shuffle: reshuffle the examples every epoch (seeded by `seed`): shuffled,
+            sorted by length within chunks of 50 batches, cut into full batches
+            (the last partial one is dropped: other examples every epoch), batch
+            order shuffled. Without it, every example once, shortest first.
+        bucket_step: each batch is padded to its longest text rounded up to a
+            multiple of this (capped at `sequence_length`): 1 pads least, 8 keeps
+            the number of shapes that JAX compiles small; `"auto"` (default) is 8
+            on JAX and 1 on TensorFlow and PyTorch (`resolve_bucket_step`); `None`
+            pads every batch to `sequence_length` (fixed shapes, slower).
         unknown_labels: see `encode_labels`.
         encoded: reuse the output of `encode_examples` (skips tokenization).
 
@@ -138,47 +159,42 @@ def make_dataset(
     >>> model.fit(train_ds, epochs=3)
     """
     check_preprocessor(preprocessor)
+    bucket_step = resolve_bucket_step(bucket_step)
     check_batching(batch_size, bucket_step, seed)
     if encoded is None:
         encoded = encode_examples(preprocessor, data, unknown_labels)
-    elements = {
-        "token_ids": encoded["token_ids"],
-        "segment_ids": encoded["segment_ids"],
-        "padding_mask": tf.ones_like(encoded["token_ids"]),
-        "labels": encoded["labels"],
-    }
-    # Slices of ragged rows come out as ragged specs of rank 0: make them dense.
-    ds = tf.data.Dataset.from_tensor_slices(elements).map(_dense_element)
+    token_ids, segment_ids, labels = encoded["token_ids"], encoded["segment_ids"], encoded["labels"]
+    lengths = token_ids.row_lengths()
+    count = int(lengths.shape[0])
+    ds = tf.data.Dataset.range(count)
     if shuffle:
-        ds = ds.shuffle(len(data), seed=seed, reshuffle_each_iteration=True)
-    padding_values = {
-        "token_ids": tf.constant(preprocessor.pad_id, tf.int32),
-        "segment_ids": tf.constant(0, tf.int32),
-        "padding_mask": tf.constant(0, tf.int32),
-    }
-    padding_values["labels"] = {
-        name: tf.constant(MISSING_ID if spec.dtype.is_integer else 0, spec.dtype)
-        for name, spec in ds.element_spec["labels"].items()
-    }
-    length = preprocessor.sequence_length
-    if bucket_step is None:
-        ds = ds.padded_batch(
-            batch_size, padded_shapes=_padded_shapes(ds, length),
-            padding_values=padding_values,
+        # Every epoch: shuffled, sorted by length within chunks of CHUNK_BATCHES
+        # batches, cut into full batches whose order is shuffled again.
+        ds = ds.shuffle(count, seed=seed, reshuffle_each_iteration=True)
+        ds = ds.batch(CHUNK_BATCHES * batch_size).map(
+            lambda chunk: tf.gather(chunk, tf.argsort(tf.gather(lengths, chunk), stable=True))
         )
+        ds = ds.unbatch().batch(batch_size, drop_remainder=count >= batch_size)
+        steps = max(1, count // batch_size)
+        ds = ds.shuffle(steps, seed=seed + 1, reshuffle_each_iteration=True)
     else:
-        boundaries = bucket_boundaries(length, bucket_step)
-        ds = ds.bucket_by_sequence_length(
-            element_length_func=lambda e: tf.shape(e["token_ids"])[0],
-            bucket_boundaries=[b + 1 for b in boundaries],
-            bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
-            padding_values=padding_values,
-            pad_to_bucket_boundary=True,
-            drop_remainder=shuffle,
-        )
+        # Every example once, shortest first.
+        order = tf.argsort(lengths, stable=True)
+        ds = ds.batch(batch_size).map(lambda positions: tf.gather(order, positions))
+    step, maximum = bucket_step, preprocessor.sequence_length
 
-    def to_model_inputs(batch):
-        return preprocessor.pack(batch)
+    def to_model_inputs(indices):
+        batch = {
+            "token_ids": tf.gather(token_ids, indices),
+            "segment_ids": tf.gather(segment_ids, indices),
+            "labels": {task: tf.gather(values, indices) for task, values in labels.items()},
+        }
+        if step is None:
+            length = tf.constant(maximum, tf.int64)
+        else:
+            longest = tf.reduce_max(tf.gather(lengths, indices))
+            length = tf.minimum((longest + step - 1) // step * step, maximum)
+        return preprocessor.pack(batch, length=length)
 
     return ds.map(to_model_inputs, num_parallel_calls=tf.data.AUTOTUNE).prefetch(
         tf.data.AUTOTUNE
@@ -214,16 +230,3 @@ def check_batching(batch_size, bucket_step, seed):
         check_number(bucket_step, "bucket_step (or None: pad to sequence_length)",
                      at_least=1, integer=True)
     check_number(seed, "seed", at_least=0, integer=True)
-
-
-def _dense_element(element):
-    return tf.nest.map_structure(
-        lambda t: t.to_tensor() if isinstance(t, tf.RaggedTensor) else t, element
-    )
-
-
-def _padded_shapes(ds, length):
-    return tf.nest.map_structure(
-        lambda spec: tf.TensorShape([length if d is None else d for d in spec.shape]),
-        ds.element_spec,
-    )

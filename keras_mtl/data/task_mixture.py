@@ -10,6 +10,7 @@ from keras_mtl.data.pipeline import (
     check_dataset,
     check_preprocessor,
     encode_examples,
+    resolve_bucket_step,
 )
 from keras_mtl.data.samplers import FixedSampler, get_sampler
 from keras_mtl.datasets.labeled_texts import LabeledTexts
@@ -49,7 +50,8 @@ class TaskMixture:
         epochs: the number of epochs planned (the annealed sampler needs it).
         examples_per_epoch: default: the total size of all datasets.
         seed: seeds the plan.
-        bucket_step: batches are padded to multiples of this; `None` pads to
+        bucket_step: batches are padded to multiples of this; `"auto"` (default)
+            is 8 on JAX and 1 elsewhere (`resolve_bucket_step`); `None` pads to
             `sequence_length`.
         unknown_labels: `"error"` (default) refuses labels outside a task's label set.
 
@@ -75,7 +77,7 @@ class TaskMixture:
         epochs=1,
         examples_per_epoch=None,
         seed=0,
-        bucket_step=8,
+        bucket_step="auto",
         unknown_labels="error",
     ):
         if not isinstance(datasets, dict) or not datasets:
@@ -84,6 +86,7 @@ class TaskMixture:
                 f"got {type(datasets).__name__}."
             )
         check_preprocessor(preprocessor)
+        bucket_step = resolve_bucket_step(bucket_step)
         check_batching(batch_size, bucket_step, seed)
         epochs = check_number(epochs, "epochs", at_least=1, integer=True)
         if examples_per_epoch is not None:

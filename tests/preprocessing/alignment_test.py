@@ -68,6 +68,33 @@ def test_bucketed_dataset_pads_to_few_lengths(data):
         assert float(tf.reduce_sum(sw["slots"])) == float(tf.reduce_sum(tf.cast(y["slots"] >= 0, tf.float32)))
 
 
+def test_length_grouped_batches_pad_to_their_longest_and_cover_every_example():
+    import keras
+
+    from keras_mtl.data.pipeline import resolve_bucket_step
+
+    pre = preprocessor(sequence_length=32)
+    data = tiny_data(repeat=8)  # 32 texts of 4 lengths
+    lengths = np.asarray(pre.encode(np.asarray(data.texts, object))["token_ids"].row_lengths())
+    assert resolve_bucket_step("auto") == (8 if keras.config.backend() == "jax" else 1)
+    for shuffle in (False, True):
+        seen = []
+        for epoch in range(2):
+            ds = make_dataset(pre, data, batch_size=5, bucket_step=1, shuffle=shuffle)
+            for x, _, _ in ds:
+                real = x["padding_mask"].numpy().sum(axis=1)
+                # Padded to the batch's longest, exactly.
+                assert x["token_ids"].shape[1] == real.max()
+                seen.append(sorted(real.tolist()))
+        rows = [n for batch in seen for n in batch]
+        if shuffle:
+            # Full batches only (6 of 5); other examples left out each epoch.
+            assert len(seen) == 12 and all(len(b) == 5 for b in seen)
+        else:
+            # Every example once per epoch, shortest first.
+            assert sorted(rows[:32]) == sorted(lengths.tolist()) and rows[:32] == sorted(rows[:32])
+
+
 @pytest.mark.parametrize(
     "labels, message",
     [
