@@ -47,7 +47,7 @@ def main():
         assert fast.encode_batch(requests) == python.encode_batch(requests)
         for text, tags in zip(TEXTS, fast.predict(TEXTS)["slots"]["labels"]):
             print(f"{name}: {text!r} -> {tags}")
-        for label, edge in (("tokenizers", fast), ("pure Python", python)):
+        for label, edge in (("compiled", fast), ("pure-Python", python)):
             edge.predict(requests)  # warm-up
             start = time.perf_counter()
             for _ in range(10):
