@@ -170,9 +170,9 @@ def single_task_config(config, task, datasets_by_task):
 def steps_per_epoch(config, datasets):
     """Optimizer steps per epoch of `config`'s run, as `train` counts them for its
     learning-rate schedule: its training examples (a mixture of several datasets:
-    `data.examples_per_epoch`, default their total) // batch size. Shuffled
-    length buckets drop each bucket's last partial batch, so a run may take a few
-    steps fewer (metrics.json records the steps it took)."""
+    `data.examples_per_epoch`, default their total) // batch size: a shuffled
+    training set drops its last partial batch (metrics.json records the steps a
+    run took)."""
     sizes = [len(datasets[name]["train"]) for name in config["data"]["dataset"]]
     examples = sizes[0]
     if len(sizes) > 1:
