@@ -1,4 +1,4 @@
-"""From `LabeledTexts` to a length-bucketed `tf.data` pipeline of `(x, y, sample_weight)`.
+"""From `LabeledTexts` to a length-grouped `tf.data` pipeline of `(x, y, sample_weight)`.
 
 Texts are tokenized once (the preprocessor's TF ops, in batches), then every epoch
 reshuffles them and groups texts of similar length into batches, each padded to its
@@ -110,8 +110,9 @@ def resolve_bucket_step(bucket_step):
     """`bucket_step`, with `"auto"` made 8 on JAX (which compiles each padded shape:
     few shapes) and 1 elsewhere (TensorFlow generalizes its traced step to any
     shape, PyTorch runs eagerly: padding to each batch's longest is cheapest).
-    Measured on ATIS, 6 layers, TensorFlow: step 1 pads 14.2 sub-words on average
-    against 17.6 for step 8, and trains 1.23x as many examples per second."""
+    Measured on ATIS, 6 layers: step 1 pads 14.2 sub-words on average against 17.6
+    for step 8, and trains 1.27x as many examples per second on TensorFlow, 1.05x
+    on PyTorch."""
     if bucket_step != "auto":
         return bucket_step
     import keras
@@ -163,8 +164,7 @@ def make_dataset(
     check_batching(batch_size, bucket_step, seed)
     if encoded is None:
         encoded = encode_examples(preprocessor, data, unknown_labels)
-    token_ids, segment_ids, labels = encoded["token_ids"], encoded["segment_ids"], encoded["labels"]
-    lengths = token_ids.row_lengths()
+    lengths = encoded["token_ids"].row_lengths()
     count = int(lengths.shape[0])
     ds = tf.data.Dataset.range(count)
     if shuffle:
@@ -183,21 +183,27 @@ def make_dataset(
     step, maximum = bucket_step, preprocessor.sequence_length
 
     def to_model_inputs(indices):
-        batch = {
-            "token_ids": tf.gather(token_ids, indices),
-            "segment_ids": tf.gather(segment_ids, indices),
-            "labels": {task: tf.gather(values, indices) for task, values in labels.items()},
-        }
         if step is None:
             length = tf.constant(maximum, tf.int64)
         else:
             longest = tf.reduce_max(tf.gather(lengths, indices))
             length = tf.minimum((longest + step - 1) // step * step, maximum)
-        return preprocessor.pack(batch, length=length)
+        return pack_rows(preprocessor, encoded, indices, length)
 
     return ds.map(to_model_inputs, num_parallel_calls=tf.data.AUTOTUNE).prefetch(
         tf.data.AUTOTUNE
     )
+
+
+def pack_rows(preprocessor, encoded, indices, length):
+    """`(x, y, sample_weight)` of the rows `indices` of `encode_examples`'
+    output, padded to `length`."""
+    batch = {
+        "token_ids": tf.gather(encoded["token_ids"], indices),
+        "segment_ids": tf.gather(encoded["segment_ids"], indices),
+        "labels": {task: tf.gather(values, indices) for task, values in encoded["labels"].items()},
+    }
+    return preprocessor.pack(batch, length=length)
 
 
 def check_dataset(data, what=None):

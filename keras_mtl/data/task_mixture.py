@@ -6,10 +6,12 @@ import tensorflow as tf
 
 from keras_mtl.checks import check_known_tasks, check_number
 from keras_mtl.data.pipeline import (
+    CHUNK_BATCHES,
     check_batching,
     check_dataset,
     check_preprocessor,
     encode_examples,
+    pack_rows,
     resolve_bucket_step,
 )
 from keras_mtl.data.samplers import FixedSampler, get_sampler
@@ -65,8 +67,6 @@ class TaskMixture:
     ... )
     >>> model.fit(mixture.dataset, epochs=3, callbacks=[mixture.callback])
     """
-
-    chunk_batches = 50
 
     def __init__(
         self,
@@ -129,10 +129,8 @@ class TaskMixture:
             )
             parts.append(encode_examples(preprocessor, filled, unknown_labels))
         encoded = tf.nest.map_structure(lambda *p: tf.concat(p, axis=0), *parts)
-        self._token_ids = encoded["token_ids"]
-        self._segment_ids = encoded["segment_ids"]
-        self._labels = encoded["labels"]
-        self.lengths = np.asarray(self._token_ids.row_lengths())
+        self._encoded = encoded
+        self.lengths = np.asarray(encoded["token_ids"].row_lengths())
         self.offsets = np.concatenate([[0], np.cumsum(self.sizes)[:-1]])
         self.plan, self.padded_lengths = self._draw_plan()
         self._epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="mixture_epoch")
@@ -160,7 +158,7 @@ class TaskMixture:
                 for offset, stream, count in zip(self.offsets, streams, self.counts(epoch))
             ])
             picks = rng.permutation(picks)[: steps * batch]
-            chunk = self.chunk_batches * batch
+            chunk = CHUNK_BATCHES * batch
             for start in range(0, len(picks), chunk):
                 part = picks[start:start + chunk]
                 picks[start:start + chunk] = part[np.argsort(self.lengths[part], kind="stable")]
@@ -186,8 +184,7 @@ class TaskMixture:
     def _make_dataset(self):
         plan = tf.constant(self.plan)
         padded = tf.constant(self.padded_lengths)
-        token_ids, segment_ids, labels = self._token_ids, self._segment_ids, self._labels
-        preprocessor = self._preprocessor
+        encoded, preprocessor = self._encoded, self._preprocessor
 
         def epoch_batches(_):
             # Read when Keras opens the epoch's iterator, after on_epoch_begin.
@@ -197,12 +194,7 @@ class TaskMixture:
             )
 
         def gather(indices, length):
-            batch = {
-                "token_ids": tf.gather(token_ids, indices),
-                "segment_ids": tf.gather(segment_ids, indices),
-                "labels": {task: tf.gather(values, indices) for task, values in labels.items()},
-            }
-            return preprocessor.pack(batch, length=length)
+            return pack_rows(preprocessor, encoded, indices, length)
 
         # No `assert_cardinality`: with a known size Keras opens the next epoch's
         # iterator at the end of each epoch (before the callback moves the epoch),
