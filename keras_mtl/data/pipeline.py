@@ -120,6 +120,24 @@ def resolve_bucket_step(bucket_step):
     return 8 if keras.config.backend() == "jax" else 1
 
 
+def group_by_length(chunk, chunk_lengths, batch_size, seed):
+    """`chunk` reordered into batches of similar length: sorted by length, cut into
+    full batches (a partial one stays last), the batches and the rows in each in
+    random order. Rows are shuffled within each batch because a strategy gives each
+    replica a contiguous slice of it, and sorted rows would give one replica the
+    shortest texts every step."""
+    chunk = tf.gather(chunk, tf.argsort(chunk_lengths, stable=True))
+    full = tf.size(chunk) // batch_size * batch_size
+    batches = tf.reshape(chunk[:full], (-1, batch_size))
+    # Stateless draws keyed by the chunk's first example, itself drawn anew every
+    # epoch by the shuffle before.
+    key = tf.stack([tf.cast(seed, tf.int64), chunk[0]])
+    batches = tf.random.experimental.stateless_shuffle(batches, seed=key)
+    rows = tf.argsort(tf.random.stateless_uniform(tf.shape(batches), seed=key + 1), axis=1)
+    batches = tf.gather(batches, rows, batch_dims=1)
+    return tf.concat([tf.reshape(batches, (-1,)), chunk[full:]], axis=0)
+
+
 def bucket_boundaries(sequence_length, step=8):
     """Padded lengths used for batches: multiples of `step` up to `sequence_length`."""
     lengths = list(range(step, sequence_length, step)) + [sequence_length]
@@ -168,15 +186,13 @@ def make_dataset(
     count = int(lengths.shape[0])
     ds = tf.data.Dataset.range(count)
     if shuffle:
-        # Every epoch: shuffled, sorted by length within chunks of CHUNK_BATCHES
-        # batches, cut into full batches whose order is shuffled again.
+        # Every epoch: shuffled, then each chunk of CHUNK_BATCHES batches sorted by
+        # length, cut into full batches and shuffled again (`group_by_length`).
         ds = ds.shuffle(count, seed=seed, reshuffle_each_iteration=True)
         ds = ds.batch(CHUNK_BATCHES * batch_size).map(
-            lambda chunk: tf.gather(chunk, tf.argsort(tf.gather(lengths, chunk), stable=True))
+            lambda chunk: group_by_length(chunk, tf.gather(lengths, chunk), batch_size, seed)
         )
         ds = ds.unbatch().batch(batch_size, drop_remainder=count >= batch_size)
-        steps = max(1, count // batch_size)
-        ds = ds.shuffle(steps, seed=seed + 1, reshuffle_each_iteration=True)
     else:
         # Every example once, in order (predictions line up with the data).
         ds = ds.batch(batch_size)

@@ -163,6 +163,9 @@ class TaskMixture:
                 part = picks[start:start + chunk]
                 picks[start:start + chunk] = part[np.argsort(self.lengths[part], kind="stable")]
             batches = picks.reshape(steps, batch)[rng.permutation(steps)]
+            # Rows in random order within each batch: a strategy splits batches into
+            # contiguous slices, and sorted rows would give one replica the shortest.
+            batches = rng.permuted(batches, axis=1)
             plan[epoch] = batches
             longest = self.lengths[batches].max(axis=1)
             if self.bucket_step is None:
