@@ -35,8 +35,9 @@ class TaskMixture:
     seeded permutations (a dataset that runs out is reshuffled and continues, so
     small datasets repeat only when their share asks for it). Within an epoch,
     examples are shuffled, sorted by length within chunks of 50 batches and cut
-    into batches padded to a multiple of `bucket_step`, and the batch order is
-    shuffled: little padding and few distinct shapes, as in `make_dataset`.
+    into batches padded to a multiple of `bucket_step`, and the batch order and the
+    rows within each batch are shuffled: little padding and few distinct shapes, as
+    in `make_dataset`.
 
     The whole plan is drawn up front from `seed`, so epoch e is the same batches
     whether or not the run was killed and resumed before it. Pass `callback` to
