@@ -162,8 +162,9 @@ def make_dataset(
         batch_size: examples per batch.
         shuffle: reshuffle the examples every epoch (seeded by `seed`): shuffled,
             sorted by length within chunks of 50 batches, cut into full batches
-            (the last partial one is dropped: other examples every epoch), batch
-            order shuffled. Without it, every example once, in order.
+            (the last partial one is dropped: other examples every epoch), the
+            batches of each chunk and the rows of each batch in random order
+            (`group_by_length`). Without it, every example once, in order.
         bucket_step: each batch is padded to its longest text rounded up to a
             multiple of this (capped at `sequence_length`): 1 pads least, 8 keeps
             the number of shapes that JAX compiles small; `"auto"` (default) is 8
