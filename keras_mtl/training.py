@@ -5,7 +5,7 @@ training split(s), builds the model from its preset, fits it with length-buckete
 batches (several datasets: a `TaskMixture` with partial labels), and writes
 `model.keras`, `metrics.json` (per split, per task), `history.csv` and the
 resolved `config.json` to the output directory. A killed run restarts from
-its last finished epoch (`BackupAndRestore` in `DIR/backup`).
+its last finished epoch (`EpochBackup` in `DIR/backup`).
 """
 
 import contextlib
@@ -18,8 +18,8 @@ import warnings
 import keras
 
 from keras_mtl.callbacks import (
-    AdaptiveTaskWeighting, DevEvaluation, EpochProgress, HistoryLog, LayerAttentionLog,
-    RestoreBest, TaskAffinity, TaskGradientDiagnostics,
+    AdaptiveTaskWeighting, DevEvaluation, EpochBackup, EpochProgress, HistoryLog,
+    LayerAttentionLog, RestoreBest, TaskAffinity, TaskGradientDiagnostics,
 )
 from keras_mtl.callbacks.dev_evaluation import DEV_PREFIX
 from keras_mtl.config import ConfigError, resolve_config
@@ -317,15 +317,13 @@ def _train_in(config, output, verbose, log, scopes):
             callbacks.append(DevEvaluation(splits["dev"]))
         best = RestoreBest(training["monitor"], patience=training["patience"],
                            directory=os.path.join(backup_dir, "best"))
-        callbacks.append(best)  # before BackupAndRestore, which deletes backup_dir at the end
+        callbacks.append(best)  # before EpochBackup, which deletes backup_dir at the end
     callbacks += [
         # Before the backup: a kill between the two reruns the epoch, and HistoryLog
         # drops its stale row when the resumed run starts.
         HistoryLog(os.path.join(output, "history.csv")),
-        # Keeps the epoch before too: a kill while the backup is being written leaves
-        # a corrupt file, and the run then resumes from the previous epoch (the
-        # callbacks' EpochStates keep two epochs for this) instead of failing.
-        keras.callbacks.BackupAndRestore(backup_dir, double_checkpoint=True),
+        # Written so that a kill at any moment leaves a backup a run resumes from.
+        EpochBackup(backup_dir),
     ]
     if training["tensorboard"]:
         callbacks.append(keras.callbacks.TensorBoard(

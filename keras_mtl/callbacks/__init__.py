@@ -1,9 +1,10 @@
 """Keras callbacks: adaptive task weighting, task-gradient diagnostics, dev-split
-evaluation on decoded predictions, best-epoch restore, layer-attention logs,
-task affinity and epoch progress."""
+evaluation on decoded predictions, best-epoch restore, a kill-safe epoch backup,
+layer-attention logs, task affinity and epoch progress."""
 
 from keras_mtl.callbacks.adaptive_task_weighting import AdaptiveTaskWeighting
 from keras_mtl.callbacks.dev_evaluation import DevEvaluation
+from keras_mtl.callbacks.epoch_backup import EpochBackup
 from keras_mtl.callbacks.epoch_progress import EpochProgress
 from keras_mtl.callbacks.history_log import HistoryLog
 from keras_mtl.callbacks.layer_attention_log import LayerAttentionLog
@@ -12,6 +13,6 @@ from keras_mtl.callbacks.task_affinity import TaskAffinity
 from keras_mtl.callbacks.task_gradient_diagnostics import TaskGradientDiagnostics
 
 __all__ = [
-    "AdaptiveTaskWeighting", "DevEvaluation", "EpochProgress", "HistoryLog", "LayerAttentionLog",
-    "RestoreBest", "TaskAffinity", "TaskGradientDiagnostics",
+    "AdaptiveTaskWeighting", "DevEvaluation", "EpochBackup", "EpochProgress", "HistoryLog",
+    "LayerAttentionLog", "RestoreBest", "TaskAffinity", "TaskGradientDiagnostics",
 ]

@@ -34,8 +34,9 @@ class HistoryLog(keras.callbacks.CSVLogger):
             return
         with open(self.filename, encoding="utf-8") as f:
             lines = f.readlines()
-        kept = lines[:1] + [line for line in lines[1:]
-                            if int(line.split(self.sep, 1)[0]) < epoch]
+        # A row without its newline was cut short by a kill: its epoch reruns.
+        kept = lines[:1] + [line for line in lines[1:] if line.endswith("\n")
+                            and int(line.split(self.sep, 1)[0]) < epoch]
         if len(kept) == len(lines):
             return
         self.csv_file.close()

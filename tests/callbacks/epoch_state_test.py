@@ -1,5 +1,5 @@
 """A run that dies after the callbacks saved their state but before
-`BackupAndRestore` saved the model resumes with the callbacks' state of the epoch
+`EpochBackup` saved the model resumes with the callbacks' state of the epoch
 the restored model finished, not the later one."""
 
 import os
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from keras_mtl import AdaptiveTaskWeighting, make_dataset
-from keras_mtl.callbacks import HistoryLog, RestoreBest
+from keras_mtl.callbacks import EpochBackup, HistoryLog, RestoreBest
 from keras_mtl.callbacks.epoch_state import EpochStates
 from keras_mtl.errors import ArtifactError
 from tests.conftest import tiny_data, tiny_model
@@ -21,7 +21,7 @@ class Died(Exception):
 
 class DieAtEpochEnd(keras.callbacks.Callback):
     """Raises at the end of epoch index `epoch`: after the callbacks listed before it
-    saved their state, before the `BackupAndRestore` listed after it saved the model."""
+    saved their state, before the `EpochBackup` listed after it saved the model."""
 
     def __init__(self, epoch):
         super().__init__()
@@ -70,7 +70,7 @@ def test_resume_after_a_kill_between_the_callbacks_and_the_backup(tmp_path):
             RecordLogs(),
             HistoryLog(history),
             *extra,
-            keras.callbacks.BackupAndRestore(backup),
+            EpochBackup(backup),
         ]
 
     first = callbacks(DieAtEpochEnd(2))

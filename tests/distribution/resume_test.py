@@ -29,6 +29,13 @@ def _command(config_path, output, strategy):
             "--cpu-devices", "2"]
 
 
+def _run(command, env):
+    """Runs a `keras-mtl` command to its end; a failure shows its stderr."""
+    done = subprocess.run(command, env=env, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, timeout=600)
+    assert done.returncode == 0, done.stderr.decode(errors="replace")[-3000:]
+
+
 @pytest.mark.parametrize("strategy", ["mirrored", "data_parallel"])
 def test_killed_distributed_run_resumes(tiny_preset, tmp_path, strategy):
     skip_unless_backend(pytest, strategy)
@@ -48,8 +55,7 @@ def test_killed_distributed_run_resumes(tiny_preset, tmp_path, strategy):
     done = history_epochs(history)
     assert 2 <= len(done) < EPOCHS and not (output / "model.keras").exists()
 
-    subprocess.run(_command(config_path, output, strategy), env=env, check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=300)
+    _run(_command(config_path, output, strategy), env)
     assert history_epochs(history) == list(range(EPOCHS))  # each epoch ran once
     assert (output / "model.keras").exists() and (output / "metrics.json").exists()
     assert not (output / "backup").exists()
@@ -58,8 +64,7 @@ def test_killed_distributed_run_resumes(tiny_preset, tmp_path, strategy):
     # The same run, never killed. Measured: last-epoch loss within 1 % (the resumed
     # epochs draw other shuffles and dropout masks).
     reference = tmp_path / "reference"
-    subprocess.run(_command(config_path, reference, strategy), env=env, check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=300)
+    _run(_command(config_path, reference, strategy), env)
     resumed, uninterrupted = history_rows(history)[-1], history_rows(str(reference / "history.csv"))[-1]
     for key in ("loss", "val_loss", "intent_weight"):
         print(f"{strategy} last epoch {key}: resumed {resumed[key]}, never killed {uninterrupted[key]}")
