@@ -11,6 +11,7 @@
                       [--gradient-methods none pcgrad famo]
                       [--budget epochs|steps|convergence] [--learning-rates LR ...]
                       [--max-epochs N] [--patience N] --output DIR
+    keras-mtl compare CONFIG --pairs [--affinity AFFINITY_JSON] [--seeds N] ... --output DIR
     keras-mtl affinity CONFIG --output DIR [--every K] [--epochs N] [--max-groups G]
 
 With no CONFIG, `train` runs the embedded default (ATIS joint intent + slots on
@@ -87,7 +88,8 @@ def _parser():
 
     compare = commands.add_parser(
         "compare", parents=[common],
-        help="Multi-task vs one single-task model per task, over seeds (Δm).",
+        help="Multi-task vs one single-task model per task, over seeds (Δm); with --pairs, "
+        "every pair of tasks against each task alone (the ground truth of an affinity).",
     )
     affinity = commands.add_parser(
         "affinity", parents=[common],
@@ -127,6 +129,13 @@ def _parser():
     compare.add_argument("--patience", type=int, default=None,
                          help="Stop after N epochs without a better dev score (default 3 "
                               "with --budget convergence, else no early stopping).")
+    compare.add_argument("--pairs", action="store_true",
+                         help="Train every pair of tasks, each task alone and all together; "
+                              "report each task's gain from each other task (pairs.json).")
+    compare.add_argument("--affinity", default=None, metavar="AFFINITY_JSON",
+                         help="With --pairs: a `keras-mtl affinity` output of the same tasks; "
+                              "its Spearman ρ with the measured gains is reported, and its "
+                              "recommended groupings are trained and tested.")
 
     predict = commands.add_parser(
         "predict", parents=[common], help="Predict every task for texts (JSON)."
@@ -339,10 +348,22 @@ def _run(args, console):
                 raise ConfigError("--epochs sets the epochs of --budget epochs and steps; "
                                   "--budget convergence trains up to --max-epochs.")
             config.setdefault("training", {})["epochs"] = args.epochs
-        compare(config, args.output, seeds=args.seeds, sharing=args.sharing, log=console.say,
-                budget=args.budget, learning_rates=args.learning_rates,
-                max_epochs=args.max_epochs, patience=args.patience,
-                gradient_methods=args.gradient_methods)
+        options = dict(seeds=args.seeds, log=console.say, budget=args.budget,
+                       learning_rates=args.learning_rates, max_epochs=args.max_epochs,
+                       patience=args.patience)
+        if args.pairs:
+            from keras_mtl.transfer.pairwise import pairwise
+
+            if args.sharing or args.gradient_methods:
+                raise ConfigError("--pairs trains hard-shared models of each pair of tasks; "
+                                  "--sharing and --gradient-methods belong to a plain compare.")
+            pairwise(config, args.output, affinity=args.affinity, **options)
+        else:
+            if args.affinity:
+                raise ConfigError("--affinity is read by --pairs (the affinity's ground "
+                                  "truth); add --pairs.")
+            compare(config, args.output, sharing=args.sharing,
+                    gradient_methods=args.gradient_methods, **options)
     elif args.command == "affinity":
         from keras_mtl.affinity import affinity
 

@@ -126,8 +126,7 @@ def check_comparable(config, datasets):
     task without dev labels (nothing to choose its epoch and rate on) or without
     test labels (nothing to report)."""
     names = _task_names(config)
-    by_task = {task: [name for name, splits in datasets.items()
-                      if task in splits["train"].labels] for task in names}
+    by_task = task_datasets(config, datasets)
     shared = [name for name, splits in datasets.items()
               if len(set(names) & set(splits["train"].labels)) >= 2]
     if not shared:
@@ -137,6 +136,16 @@ def check_comparable(config, datasets):
             "be single-task models that share an encoder. A comparison needs a dataset "
             "that labels two of its tasks (e.g. ATIS: intent and slots)."
         )
+    return by_task
+
+
+def task_datasets(config, datasets):
+    """`{task: [datasets that label it]}`; a `ConfigError` for a task without dev
+    labels (nothing to choose its epoch and rate on) or test labels (nothing to
+    report)."""
+    by_task = {task["name"]: [name for name, splits in datasets.items()
+                              if task["name"] in splits["train"].labels]
+               for task in config["tasks"]}
     for task, owners in by_task.items():
         for split, use in (("dev", "its epoch and learning rate are chosen on dev"),
                            ("test", "the comparison reports the test split")):
@@ -152,19 +161,26 @@ def check_comparable(config, datasets):
 
 # === The plan ===
 
+def task_subset_config(config, tasks, datasets_by_task, suffix):
+    """The config of a model of some of `config`'s tasks (task-config dicts): the
+    datasets that label them, hard sharing, the summed gradient, no weighting."""
+    names = {task["name"] for task in tasks}
+    subset = copy.deepcopy(config)
+    subset["name"] = f"{config['name']}_{suffix}"
+    subset["tasks"] = [dict(task) for task in tasks]
+    subset["data"]["dataset"] = {
+        name: options for name, options in config["data"]["dataset"].items()
+        if any(name in datasets_by_task[task] for task in names)
+    }
+    subset["backbone"].update(sharing="hard", tie_weight=0.0)
+    subset["training"]["gradient_method"] = None
+    subset["weighting"] = None
+    return subset
+
+
 def single_task_config(config, task, datasets_by_task):
     """The config of the single-task baseline for `task` (a task-config dict)."""
-    single = copy.deepcopy(config)
-    single["name"] = f"{config['name']}_single_{task['name']}"
-    single["tasks"] = [dict(task)]
-    single["data"]["dataset"] = {
-        name: options for name, options in config["data"]["dataset"].items()
-        if name in datasets_by_task[task["name"]]
-    }
-    single["backbone"].update(sharing="hard", tie_weight=0.0)
-    single["training"]["gradient_method"] = None
-    single["weighting"] = None
-    return single
+    return task_subset_config(config, [task], datasets_by_task, f"single_{task['name']}")
 
 
 def steps_per_epoch(config, datasets):
@@ -208,14 +224,21 @@ def plan_variants(config, datasets, sharing_modes, budget=None):
         variants[f"single_{task['name']}"] = single_task_config(config, task, datasets_by_task)
     multi_steps = config["training"]["epochs"] * steps_per_epoch(config, datasets)
     for variant, run_config in variants.items():
-        training = run_config["training"]
-        training.update(restore_best=True, monitor=DEV_SCORE, patience=budget.patience,
-                        save_test_predictions=True)
-        if budget.kind == "convergence":
-            training["epochs"] = budget.max_epochs
-        elif budget.kind == "steps" and variant.startswith("single_"):
-            training["epochs"] = _epochs_for_steps(variant, run_config, datasets, multi_steps)
+        apply_budget(run_config, budget)
+        if budget.kind == "steps" and variant.startswith("single_"):
+            run_config["training"]["epochs"] = _epochs_for_steps(
+                variant, run_config, datasets, multi_steps)
     return variants
+
+
+def apply_budget(run_config, budget):
+    """Sets a run's training to keep its best epoch on `dev_score`, save its decoded
+    test predictions and train the epochs (and patience) of `budget`."""
+    training = run_config["training"]
+    training.update(restore_best=True, monitor=DEV_SCORE, patience=budget.patience,
+                    save_test_predictions=True)
+    if budget.kind == "convergence":
+        training["epochs"] = budget.max_epochs
 
 
 def multi_mode(entry):
@@ -357,19 +380,7 @@ def compare(config, output, seeds=3, sharing=None, log=print, *, budget="epochs"
     variants = plan_variants(config, datasets, sharing, budget)
     claim_comparison(output, config, budget)
 
-    grid = grid_runs(variants, rates)
-    progress = Progress(len(grid) + len(variants) * (seeds - 1), log)
-    plan = f"{len(variants)} variants × {len(rates)} learning rate(s) at seed 0"
-    if seeds > 1:
-        plan += f", then seeds 1-{seeds - 1} at each variant's chosen rate"
-    log(f"{progress.total} runs ({plan}); budget: {budget.kind}.")
-    results = {run.folder: train_or_reuse(run, output, progress) for run in grid}
-    selection = choose_learning_rates(
-        variants, rates, {(run.variant, run.learning_rate): results[run.folder] for run in grid})
-    runs = seed_runs(variants, seeds, selection["chosen"])
-    for run in runs:
-        if run.folder not in results:
-            results[run.folder] = train_or_reuse(run, output, progress)
+    results, selection, runs = train_runs(variants, rates, seeds, budget, output, log)
 
     log(f"Significance: paired bootstrap over the test examples ({resamples} resamples).")
     report = build_report(
@@ -384,6 +395,27 @@ def compare(config, output, seeds=3, sharing=None, log=print, *, budget="epochs"
     log(format_report(report))
     log(f"Wrote {output}/compare.json, compare.md, compare.png.")
     return report
+
+
+def train_runs(variants, rates, seeds, budget, output, log=print):
+    """Trains (or reuses) seed 0 of every variant at every rate, chooses each
+    variant's rate on dev, then trains seeds 1 … seeds − 1 at it. Returns
+    `(results, selection, runs)`: `{run folder: metrics}` of every run,
+    `choose_learning_rates`' selection, and the runs at the chosen rates."""
+    grid = grid_runs(variants, rates)
+    progress = Progress(len(grid) + len(variants) * (seeds - 1), log)
+    plan = f"{len(variants)} variants × {len(rates)} learning rate(s) at seed 0"
+    if seeds > 1:
+        plan += f", then seeds 1-{seeds - 1} at each variant's chosen rate"
+    log(f"{progress.total} runs ({plan}); budget: {budget.kind}.")
+    results = {run.folder: train_or_reuse(run, output, progress) for run in grid}
+    selection = choose_learning_rates(
+        variants, rates, {(run.variant, run.learning_rate): results[run.folder] for run in grid})
+    runs = seed_runs(variants, seeds, selection["chosen"])
+    for run in runs:
+        if run.folder not in results:
+            results[run.folder] = train_or_reuse(run, output, progress)
+    return results, selection, runs
 
 
 class Progress:
@@ -585,13 +617,14 @@ def _mean(values):
     return None if any(v is None for v in values) or not values else float(np.mean(values))
 
 
-def claim_comparison(output, config, budget=None):
+def claim_comparison(output, config, budget=None, **kind):
     """Makes `output` this comparison's folder, or refuses (`OutputExistsError`) a
-    folder that holds anything but a comparison of the same config and budget
-    (more seeds, sharing modes or learning rates of the same config extend it)."""
+    folder that holds anything but a comparison of the same config, budget and
+    `kind` (e.g. `pairs=True`; more seeds, sharing modes or learning rates of the
+    same config extend it)."""
     from keras_mtl.training import claim_output
 
     claimed = dict(config)
     if budget is not None:
-        claimed["compare"] = {"budget": dataclasses.asdict(budget)}
+        claimed["compare"] = {"budget": dataclasses.asdict(budget), **kind}
     claim_output(output, claimed, config_file=COMPARE_CONFIG, kind="comparison")
