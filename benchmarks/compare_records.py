@@ -59,43 +59,46 @@ def _read(path):
         return f.read()
 
 
-def keep(comparison, records):
-    """Copies the finished runs' records of `comparison` into `records`."""
-    if not os.path.exists(os.path.join(comparison, COMPARE_CONFIG)):
-        sys.exit(f"{comparison} has no {COMPARE_CONFIG}: not a `keras-mtl compare` folder.")
-    _write(os.path.join(records, COMPARE_CONFIG), _read(os.path.join(comparison, COMPARE_CONFIG)))
-    runs = _finished_runs(comparison)
+def _copy(source, target, restoring):
+    """Copies the finished runs' records from `source` to `target`: a comparison
+    folder to a records folder (predictions gzipped), or back (`restoring`)."""
+    if not os.path.exists(os.path.join(source, COMPARE_CONFIG)):
+        sys.exit(f"{source} has no {COMPARE_CONFIG}: not a "
+                 + ("records folder of `keep`." if restoring else "`keras-mtl compare` folder."))
+    _write(os.path.join(target, COMPARE_CONFIG), _read(os.path.join(source, COMPARE_CONFIG)))
+    runs = _finished_runs(source)
     for run in runs:
-        source, target = os.path.join(comparison, run), os.path.join(records, run)
+        run_source, run_target = os.path.join(source, run), os.path.join(target, run)
+        if restoring and os.path.exists(run_target) and not os.path.exists(
+                os.path.join(run_target, "metrics.json")):
+            sys.exit(f"{run_target} holds an unfinished run of its own; delete it to restore "
+                     "the finished one from the records.")
         for name in RUN_FILES:
-            if os.path.exists(os.path.join(source, name)):
-                _write(os.path.join(target, name), _read(os.path.join(source, name)))
-        predictions = os.path.join(source, PREDICTIONS)
+            if os.path.exists(os.path.join(run_source, name)):
+                _write(os.path.join(run_target, name), _read(os.path.join(run_source, name)))
+        if restoring:
+            data = gzip.decompress(_read(os.path.join(run_source, PREDICTIONS + ".gz")))
+            _write(os.path.join(run_target, PREDICTIONS), data)
+            continue
+        predictions = os.path.join(run_source, PREDICTIONS)
         if not os.path.exists(predictions):
             sys.exit(f"{predictions} is missing: that run's report cannot be rebuilt.")
         # mtime=0: the same predictions give the same bytes, so a second keep is a no-op.
-        _write(os.path.join(target, PREDICTIONS + ".gz"),
+        _write(os.path.join(run_target, PREDICTIONS + ".gz"),
                gzip.compress(_read(predictions), mtime=0))
-    print(f"Kept {len(runs)} finished run(s) of {comparison} in {records}.")
+    return len(runs)
+
+
+def keep(comparison, records):
+    """Copies the finished runs' records of `comparison` into `records`."""
+    count = _copy(comparison, records, restoring=False)
+    print(f"Kept {count} finished run(s) of {comparison} in {records}.")
 
 
 def restore(records, comparison):
     """Copies `records` back into the comparison folder `comparison`."""
-    if not os.path.exists(os.path.join(records, COMPARE_CONFIG)):
-        sys.exit(f"{records} has no {COMPARE_CONFIG}: not a records folder of `keep`.")
-    _write(os.path.join(comparison, COMPARE_CONFIG), _read(os.path.join(records, COMPARE_CONFIG)))
-    runs = _finished_runs(records)
-    for run in runs:
-        source, target = os.path.join(records, run), os.path.join(comparison, run)
-        if os.path.exists(target) and not os.path.exists(os.path.join(target, "metrics.json")):
-            sys.exit(f"{target} holds an unfinished run of its own; delete it to restore the "
-                     "finished one from the records.")
-        for name in RUN_FILES:
-            if os.path.exists(os.path.join(source, name)):
-                _write(os.path.join(target, name), _read(os.path.join(source, name)))
-        _write(os.path.join(target, PREDICTIONS),
-               gzip.decompress(_read(os.path.join(source, PREDICTIONS + ".gz"))))
-    print(f"Restored {len(runs)} finished run(s) into {comparison}.")
+    count = _copy(records, comparison, restoring=True)
+    print(f"Restored {count} finished run(s) into {comparison}.")
 
 
 def main(argv=None):

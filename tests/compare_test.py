@@ -336,18 +336,20 @@ def tiny_rows():
     return rows
 
 
-def tiny_run_config(tmp_path, preset, name, files, **backbone):
-    """A 2-epoch intent + slots config of the tiny preset on `files` (`{split: rows}`,
-    written as JSONL beside it); the config file's path."""
+def tiny_run_config(tmp_path, preset, name, files, tasks=TASKS[:2], **backbone):
+    """A 2-epoch config of the tiny preset (default tasks: intent + slots) on `files`
+    (`{split: rows}`, written as JSONL beside it); the config file's path."""
     for split, part in files.items():
         (tmp_path / f"{split}.jsonl").write_text("\n".join(json.dumps(r) for r in part))
     config = {
         "name": name,
         "backbone": {"preset": preset, "sequence_length": 16, **backbone},
         "data": {"dataset": {"tiny": {
-            "format": "jsonl", "tasks": ["intent", "slots"], "token_tasks": ["slots"],
+            "format": "jsonl", "tasks": [task["name"] for task in tasks],
+            "token_tasks": [task["name"] for task in tasks
+                            if task["type"] == "token_classification"],
             **{split: str(tmp_path / f"{split}.jsonl") for split in files}}}},
-        "tasks": TASKS[:2],
+        "tasks": tasks,
         "training": {"epochs": 2, "batch_size": 4, "learning_rate": 1e-3,
                      "tensorboard": False},
     }
@@ -361,10 +363,14 @@ def history(path):
         return list(csv.DictReader(f))
 
 
-@pytest.mark.skipif(
+# Jobs that only orchestrate training runs (tested per backend elsewhere): run once.
+orchestration_only = pytest.mark.skipif(
     keras.config.backend() != "tensorflow",
     reason="orchestration only (training itself is tested per backend); runs once",
 )
+
+
+@orchestration_only
 def test_compare_selects_on_dev_grids_rates_tests_significance_and_resumes(
         tiny_preset, tmp_path, capsys):  # noqa: F811
     # Splits of one size: the tokenizer's graph, traced per shape, is traced once.

@@ -3,7 +3,6 @@ gains, rank correlations and groupings' Δm by hand, the refusals, and one real 
 
 import json
 
-import keras
 import numpy as np
 import pytest
 import yaml
@@ -15,7 +14,9 @@ from keras_mtl.errors import ArtifactError
 from keras_mtl.transfer.pairwise import (
     candidate_groupings, grouping_delta_m, pair_gains, plan_groups, read_affinity, spearman,
 )
-from tests.compare_test import fake_datasets, three_task_config, tiny_rows
+from tests.compare_test import (
+    TASKS, fake_datasets, orchestration_only, three_task_config, tiny_rows, tiny_run_config,
+)
 from tests.resume_test import tiny_preset  # noqa: F401  (fixture)
 
 NAMES = ["intent", "slots", "ner"]
@@ -131,29 +132,16 @@ def test_pairs_need_three_tasks(tmp_path):
         pairwise(config, str(tmp_path / "out"))
 
 
-@pytest.mark.skipif(
-    keras.config.backend() != "tensorflow",
-    reason="orchestration only (training itself is tested per backend); runs once",
-)
+@orchestration_only
 def test_pairs_train_every_pair_and_report_gains_rho_and_groupings(
         tiny_preset, tmp_path, capsys):  # noqa: F811
     rows = tiny_rows()
     for row in rows:
         row["day"] = "yes" if "monday" in row["text"] else "no"
-    for split, part in (("train", rows[:8]), ("dev", rows[8:16]), ("test", rows[16:24])):
-        (tmp_path / f"{split}.jsonl").write_text("\n".join(json.dumps(r) for r in part))
-    path = tmp_path / "pairs.yaml"
-    path.write_text(yaml.safe_dump({
-        "name": "tiny_pairs",
-        "backbone": {"preset": tiny_preset, "sequence_length": 16},
-        "data": {"dataset": {"tiny": {
-            "format": "jsonl", "tasks": ["intent", "slots", "day"], "token_tasks": ["slots"],
-            **{split: str(tmp_path / f"{split}.jsonl") for split in ("train", "dev", "test")}}}},
-        "tasks": [{"name": "intent", "type": "classification", "pooling": "cls"},
-                  {"name": "slots", "type": "token_classification"},
-                  {"name": "day", "type": "classification", "pooling": "cls"}],
-        "training": {"epochs": 2, "batch_size": 4, "learning_rate": 1e-3, "tensorboard": False},
-    }))
+    path = tiny_run_config(
+        tmp_path, tiny_preset, "tiny_pairs",
+        {"train": rows[:8], "dev": rows[8:16], "test": rows[16:24]},
+        tasks=[*TASKS[:2], {"name": "day", "type": "classification", "pooling": "cls"}])
     affinity = tmp_path / "affinity.json"
     affinity.write_text(json.dumps({
         "tasks": ["intent", "slots", "day"],
