@@ -40,6 +40,10 @@ class RestoreBest(keras.callbacks.Callback):
         monitor: a log key, e.g. `"val_loss"` or `"val_intent_accuracy"`.
         mode: `"min"`, `"max"` or `"auto"` (from the name; see `monitor_mode`).
         patience: stop after this many epochs without improvement (`None`: never).
+            Epochs only count once the monitored value has moved off its first
+            epoch's value: a run still on its starting plateau (a rare-entity F1 of 0
+            while the learning rate warms up) has not begun to learn, and is not
+            stopped for it. The epoch cap then ends a run that never learns.
         directory: where the best weights and `best.json` are kept.
 
     After `fit`, `best_epoch` (1-based) and `best_value` say which epoch was kept.
@@ -64,6 +68,7 @@ class RestoreBest(keras.callbacks.Callback):
         self.best_value = None
         self.best_epoch = None
         self.wait = 0
+        self.first_value = None  # the first epoch's value (patience waits for a change)
         self._best_weights = None  # in memory when there is no directory
         self._states = EpochStates(os.path.join(directory, "best.json")) if directory else None
 
@@ -73,6 +78,8 @@ class RestoreBest(keras.callbacks.Callback):
     def _set_state(self, state):
         self.best_value, self.best_epoch, self.wait = (
             state["best_value"], state["best_epoch"], state["wait"])
+        # Absent from the state of an earlier keras_mtl: patience counted from the start.
+        self.first_value = state.get("first_value", self.best_value)
 
     def _remove_unused_weights(self):
         """Deletes best-weights files that no kept epoch state refers to."""
@@ -85,6 +92,7 @@ class RestoreBest(keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None):
         self.best_value, self.best_epoch, self.wait = None, None, 0
+        self.first_value = None
         if self._states:
             self._states.start()
 
@@ -106,6 +114,11 @@ class RestoreBest(keras.callbacks.Callback):
             return True
         return value < self.best_value if self.mode == "min" else value > self.best_value
 
+    def _moved(self, value):
+        """Whether the monitored value has left its first epoch's value (the best so
+        far differs from it, or this epoch's value does)."""
+        return self.best_value != self.first_value or value != self.first_value
+
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
         if self.monitor not in logs:
@@ -114,6 +127,8 @@ class RestoreBest(keras.callbacks.Callback):
                 f"logs {sorted(logs)}. A dev split gives the 'val_' keys."
             )
         value = float(logs[self.monitor])
+        if self.first_value is None:
+            self.first_value = value
         if self._improved(value):
             self.best_value, self.best_epoch, self.wait = value, epoch + 1, 0
             if self.directory:
@@ -122,13 +137,14 @@ class RestoreBest(keras.callbacks.Callback):
                     self.model.save_weights(tmp)
             else:
                 self._best_weights = self.model.get_weights()
-        else:
+        elif self.wait or self._moved(value):
             self.wait += 1
             if self.patience is not None and self.wait >= self.patience:
                 self.model.stop_training = True
         if self.directory:
             self._states.save(epoch, {"monitor": self.monitor, "best_value": self.best_value,
-                                      "best_epoch": self.best_epoch, "wait": self.wait})
+                                      "best_epoch": self.best_epoch, "wait": self.wait,
+                                      "first_value": self.first_value})
             self._remove_unused_weights()
 
     def on_train_end(self, logs=None):
