@@ -406,7 +406,8 @@ def train_runs(variants, rates, seeds, budget, output, log=print):
     progress = Progress(len(grid) + len(variants) * (seeds - 1), log)
     plan = f"{len(variants)} variants × {len(rates)} learning rate(s) at seed 0"
     if seeds > 1:
-        plan += f", then seeds 1-{seeds - 1} at each variant's chosen rate"
+        later = "seed 1" if seeds == 2 else f"seeds 1-{seeds - 1}"
+        plan += f", then {later} at each variant's chosen rate"
     log(f"{progress.total} runs ({plan}); budget: {budget.kind}.")
     results = {run.folder: train_or_reuse(run, output, progress) for run in grid}
     selection = choose_learning_rates(
