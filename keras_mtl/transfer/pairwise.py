@@ -35,6 +35,7 @@ from keras_mtl.config import ConfigError, resolve_config
 from keras_mtl.errors import ArtifactError
 from keras_mtl.metrics.delta_m import primary_metric
 from keras_mtl.outputs import replace_file, write_json
+from keras_mtl.transfer.grouping import json_matrix
 
 PAIRS_JSON = "pairs.json"
 PAIRS_MD = "pairs.md"
@@ -221,12 +222,12 @@ def build_pairs_report(config, results, runs, groupings, affinity=None, **sectio
               "higher_is_better": higher, "gain": {}}
     tables = {split: per_seed_metrics(config, results, runs, split) for split in ("dev", "test")}
     for split, table in tables.items():
-        report["gain"][split] = _json_matrix(pair_gains(table, names, higher))
+        report["gain"][split] = json_matrix(pair_gains(table, names, higher))
     report["test_metrics"] = tables["test"]
     if affinity is not None:
         dev = _off_diagonal(pair_gains(tables["dev"], names, higher))
         keep = ~np.isnan(dev)
-        report["affinity"] = {key: _json_matrix(affinity[key]) for key in ("tag", "cosine")}
+        report["affinity"] = {key: json_matrix(affinity[key]) for key in ("tag", "cosine")}
         report["spearman"] = {
             key: {"rho": spearman(_off_diagonal(affinity[key])[keep], dev[keep]),
                   "pairs": int(keep.sum())}
@@ -235,11 +236,6 @@ def build_pairs_report(config, results, runs, groupings, affinity=None, **sectio
     report["groupings"] = grouping_delta_m(tables["test"], groupings, names, higher)
     report.update(sections)
     return report
-
-
-def _json_matrix(matrix):
-    return [[None if np.isnan(v) else round(float(v), 6) for v in row]
-            for row in np.asarray(matrix, "float64")]
 
 
 def format_pairs_report(report):
