@@ -119,19 +119,28 @@ class TaskAffinity(keras.callbacks.Callback):
         names = model.task_names
         variables = shared_variables(model, self.scope)
         batches = self._batches(names)
-        losses, grads = _mean_over_batches(model, batches, variables, names)
+        rows = _token_rows(model, variables, batches)
+        losses, grads = _mean_over_batches(model, batches, variables, names, rows)
         present = [name for name in names if name in losses]
         count = len(names)
         tag = np.full((count, count), np.nan)
         cosine = np.full((count, count), np.nan)
         original = [np.array(keras.ops.convert_to_numpy(v)) for v in variables]
-        step = self._lookahead_step(variables, original)
+        # The lookahead moves only the embedding rows the batches read: the others
+        # cannot change any loss measured here.
+        read = [value[rows[k]] if k in rows else value for k, value in enumerate(original)]
+        step = self._lookahead_step(variables, read, rows)
         try:
             for i, task in enumerate(names):
                 if task not in present:
                     continue
-                for variable, value, delta in zip(variables, original, step(grads[task])):
-                    variable.assign(value - delta)
+                for k, delta in enumerate(step(grads[task])):
+                    if k in rows:
+                        value = original[k].copy()
+                        value[rows[k]] -= delta
+                    else:
+                        value = original[k] - delta
+                    variables[k].assign(value)
                 after = _batch_losses(model, batches, names)
                 for j, other in enumerate(names):
                     if other in present and losses[other] > 0:
@@ -171,8 +180,9 @@ class TaskAffinity(keras.callbacks.Callback):
             missing -= set(_labelled_tasks(names, batch[1], weights))
         return batches
 
-    def _lookahead_step(self, variables, values):
-        """`step(flat_gradient)` → per-variable updates Δ of the model's optimizer."""
+    def _lookahead_step(self, variables, values, rows):
+        """`step(flat_gradient)` → per-variable updates Δ of the model's optimizer
+        (for the rows in `rows` only, where a variable has an entry)."""
         optimizer = self.model.optimizer
         optimizer = getattr(optimizer, "inner_optimizer", optimizer)  # loss scaling
         lr = float(keras.ops.convert_to_numpy(optimizer.learning_rate))
@@ -187,9 +197,11 @@ class TaskAffinity(keras.callbacks.Callback):
             decay = float(optimizer.weight_decay or 0.0)
             # The parts of the update that do not depend on the task's gradient.
             moments, velocities, decays = [], [], []
-            for variable, value, k in zip(variables, values, indices):
+            for position, (variable, value, k) in enumerate(zip(variables, values, indices)):
                 m = np.asarray(keras.ops.convert_to_numpy(optimizer._momentums[k]))
                 v = np.asarray(keras.ops.convert_to_numpy(optimizer._velocities[k]))
+                if position in rows:
+                    m, v = m[rows[position]], v[rows[position]]
                 moments.append(np.float32(b1) * m)
                 velocities.append(np.float32(b2) * v)
                 use = decay and optimizer._use_weight_decay(variable)
@@ -211,16 +223,30 @@ class TaskAffinity(keras.callbacks.Callback):
         return step
 
 
-def _mean_over_batches(model, batches, variables, names):
+def _token_rows(model, variables, batches):
+    """`{position of the token embedding table in variables: the sorted token ids
+    of the batches}`; empty when the table is not among the variables."""
+    layer = getattr(model.backbone, "token_embedding", None)
+    table = getattr(layer, "embeddings", None)
+    ids = [np.asarray(x["token_ids"]) for x, *_ in batches
+           if isinstance(x, dict) and "token_ids" in x]
+    for k, variable in enumerate(variables):
+        if table is not None and variable is table and ids:
+            return {k: np.unique(np.concatenate([i.ravel() for i in ids]))}
+    return {}
+
+
+def _mean_over_batches(model, batches, variables, names, rows=None):
     """`({task: loss}, {task: flat gradient})`, each the mean over the batches
-    holding the task's labels."""
+    holding the task's labels (one backward pass per task labelled in a batch)."""
     sums, grads, counts = {}, {}, {}
     for x, y, *rest in batches:
         weights = rest[0] if rest else None
         labelled = _labelled_tasks(names, y, weights)
         if not labelled:
             continue
-        losses, gradients = task_losses_and_gradients(model, x, y, weights, variables)
+        losses, gradients = task_losses_and_gradients(model, x, y, weights, variables,
+                                                      names=labelled, rows=rows)
         for task in labelled:
             sums[task] = sums.get(task, 0.0) + losses[task]
             grads[task] = grads.get(task, 0.0) + gradients[task]

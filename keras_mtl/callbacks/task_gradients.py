@@ -33,13 +33,23 @@ def shared_variables(model, scope="last_layer"):
     return list(layers[-1].trainable_variables)
 
 
-def task_losses_and_gradients(model, x, y, sample_weight, variables):
+def task_losses_and_gradients(model, x, y, sample_weight, variables, names=None, rows=None):
     """`({task: loss}, {task: flat numpy gradient})` of each unweighted task loss.
 
     Runs the model in inference mode (no dropout), so repeated calls on the same
     batch and weights give the same numbers.
+
+    Args:
+        names: the tasks to differentiate (default: every task with targets in
+            `y`); one backward pass each.
+        rows: `{position in variables: row indices}`: the flat gradient keeps only
+            those rows of that variable (an embedding table, whose gradient is zero
+            outside the rows of the batch's tokens).
     """
-    names = [spec.name for spec in model.tasks if spec.name in y]
+    if names is None:
+        names = [spec.name for spec in model.tasks if spec.name in y]
+    names = list(names)
+    rows = rows or {}
     backend = keras.config.backend()
     if backend == "tensorflow":
         import tensorflow as tf
@@ -71,14 +81,15 @@ def task_losses_and_gradients(model, x, y, sample_weight, variables):
         raise ValueError(f"Task gradients are not implemented for the {backend} backend.")
 
     def flatten(parts):
-        return np.concatenate(
-            [
-                np.zeros(int(np.prod(v.shape)), "float32")
-                if g is None
-                else np.asarray(keras.ops.convert_to_numpy(g), "float32").ravel()
-                for g, v in zip(parts, variables)
-            ]
-        )
+        flat = []
+        for k, (g, v) in enumerate(zip(parts, variables)):
+            shape = (len(rows[k]),) + tuple(v.shape[1:]) if k in rows else v.shape
+            if g is None:
+                flat.append(np.zeros(int(np.prod(shape)), "float32"))
+                continue
+            g = np.asarray(keras.ops.convert_to_numpy(g), "float32")
+            flat.append((g[rows[k]] if k in rows else g).ravel())
+        return np.concatenate(flat)
 
     loss_values = {n: float(keras.ops.convert_to_numpy(losses[n])) for n in names}
     return loss_values, {n: flatten(grads[n]) for n in names}
