@@ -271,15 +271,12 @@ def write_report(report, output):
 
 def plot_report(report, path):
     """Grouped bars: per task, single-task vs each multi-task variant (± std)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from keras_mtl.plotting import new_figure
 
     variants = ["single"] + [f"multi_{mode}" for mode in report["sharing"]]
     names = list(report["tasks"])
     width = 0.8 / len(variants)
-    fig, ax = plt.subplots(figsize=(2.4 + 1.6 * len(names), 4.0))
+    fig, ax = new_figure(figsize=(2.4 + 1.6 * len(names), 4.0))
     for i, variant in enumerate(variants):
         summaries = [report["tasks"][n]["summary"][variant] for n in names]
         label = variant.replace("multi_", "multi-task, ").replace("single", "single-task")
@@ -295,4 +292,3 @@ def plot_report(report, path):
               ncol=len(variants), frameon=False)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
-    plt.close(fig)

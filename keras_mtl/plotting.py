@@ -22,6 +22,16 @@ def read_history(path):
             if not all(math.isnan(v) for v in values)}
 
 
+def new_figure(rows=1, columns=1, **options):
+    """`(figure, axes)`: a matplotlib `Figure` drawn off-screen without pyplot, so
+    plotting neither switches the process's matplotlib backend nor leaves figures
+    open; `options` go to `Figure.subplots` (`figsize` to the figure)."""
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=options.pop("figsize", None))
+    return figure, figure.subplots(rows, columns, **options)
+
+
 def plot_training(history, path, title=None):
     """Draws task losses, task weights and gradient cosines per epoch into a PNG.
 
@@ -32,11 +42,6 @@ def plot_training(history, path, title=None):
     Returns:
         the list of panels drawn (`"losses"`, `"weights"`, `"gradients"`).
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     if isinstance(history, str):
         history = read_history(history)
     panels = {
@@ -49,7 +54,7 @@ def plot_training(history, path, title=None):
     panels = {name: keys for name, keys in panels.items() if keys}
     if not panels:
         raise ValueError("The history has no task losses, weights or gradient columns.")
-    figure, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 3.6), squeeze=False)
+    figure, axes = new_figure(1, len(panels), figsize=(5 * len(panels), 3.6), squeeze=False)
     for axis, (name, keys) in zip(axes[0], panels.items()):
         for key in keys:
             values = history[key]
@@ -65,7 +70,6 @@ def plot_training(history, path, title=None):
         figure.suptitle(title)
     figure.tight_layout()
     figure.savefig(path, dpi=110)
-    plt.close(figure)
     return list(panels)
 
 
@@ -79,10 +83,6 @@ def plot_layer_attention(history, path, title=None):
     Returns:
         the tasks drawn.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     from matplotlib.ticker import MaxNLocator
 
     if isinstance(history, str):
@@ -95,7 +95,7 @@ def plot_layer_attention(history, path, title=None):
     if not columns:
         raise ValueError("The history has no '<task>_layer_mix_<k>' columns "
                          "(a model trained with sharing='attention' and LayerAttentionLog).")
-    figure, axes = plt.subplots(1, len(columns), figsize=(4.2 * len(columns), 3.4),
+    figure, axes = new_figure(1, len(columns), figsize=(4.2 * len(columns), 3.4),
                                 squeeze=False, sharey=True)
     for axis, (task, keys) in zip(axes[0], columns.items()):
         for k in sorted(keys):
@@ -111,5 +111,4 @@ def plot_layer_attention(history, path, title=None):
     figure.suptitle(title or "layer attention per task")
     figure.tight_layout()
     figure.savefig(path, dpi=110)
-    plt.close(figure)
     return list(columns)

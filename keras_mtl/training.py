@@ -336,16 +336,17 @@ def _train_in(config, output, verbose, log, scopes):
     log(f"Training {training['epochs']} epochs on {len(splits['train'])} examples.")
     # Length buckets make the epoch size unknown in advance; Keras learns it
     # during the first epoch and warns that the input "ran out of data".
-    warnings.filterwarnings("ignore", message="Your input ran out of data")
     fit_start = time.time()
-    model.fit(
-        train_ds,
-        validation_data=dev_ds,
-        epochs=training["epochs"],
-        callbacks=callbacks,
-        verbose=verbose,
-        shuffle=False,
-    )
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Your input ran out of data")
+        model.fit(
+            train_ds,
+            validation_data=dev_ds,
+            epochs=training["epochs"],
+            callbacks=callbacks,
+            verbose=verbose,
+            shuffle=False,
+        )
     fit_seconds = time.time() - fit_start
     # Optimizer steps, resumed epochs included. Not `optimizer.iterations`: TF counts
     # one more at the end of each epoch of unknown length, and RestoreBest's weights

@@ -92,13 +92,10 @@ def format_affinity(report, title=None):
 
 def plot_affinity(report, path, title=None):
     """The TAG and cosine matrices side by side as heat maps."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from keras_mtl.plotting import new_figure
 
     names = report["tasks"]
-    figure, axes = plt.subplots(1, 2, figsize=(4 + 1.6 * len(names), 0.9 * len(names) + 1.8))
+    figure, axes = new_figure(1, 2, figsize=(4 + 1.6 * len(names), 0.9 * len(names) + 1.8))
     for axis, kind, label in ((axes[0], "tag", "TAG Zᵢ→ⱼ"), (axes[1], "cosine", "gradient cos")):
         matrix = np.array(report[kind], dtype=float)
         off = matrix[~np.eye(len(names), dtype=bool)]
@@ -116,19 +113,15 @@ def plot_affinity(report, path, title=None):
         figure.suptitle(title)
     figure.tight_layout()
     figure.savefig(path, dpi=110)
-    plt.close(figure)
 
 
 def plot_affinity_time(report, path, title=None, window=10):
     """Zᵢ→ⱼ of every pair over the training steps (a running mean of `window`)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from keras_mtl.plotting import new_figure
 
     names = report["tasks"]
     steps = [m["step"] for m in report["time_course"]]
-    figure, axis = plt.subplots(figsize=(7.5, 4))
+    figure, axis = new_figure(figsize=(7.5, 4))
     for i, a in enumerate(names):
         for j, b in enumerate(names):
             if i == j:
@@ -147,7 +140,6 @@ def plot_affinity_time(report, path, title=None, window=10):
     axis.set_title(title or "TAG affinity over training")
     figure.tight_layout()
     figure.savefig(path, dpi=110)
-    plt.close(figure)
 
 
 def _cell(value, digits=4):
