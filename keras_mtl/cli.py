@@ -7,7 +7,7 @@
     keras-mtl export RUN --output saved_models/NAME/VERSION
     keras-mtl export RUN --format onnx|edge [--quantize int8] --output PATH
     keras-mtl predict SAVED_MODEL_DIR|EDGE_BUNDLE TEXT ...
-    keras-mtl compare CONFIG [--seeds N] [--sharing hard partial attention]
+    keras-mtl compare CONFIG [--seeds N] [--sharing hard partial attention hard+pcgrad ...]
                       [--gradient-methods none pcgrad famo]
                       [--budget epochs|steps|convergence] [--learning-rates LR ...]
                       [--max-epochs N] [--patience N] --output DIR
@@ -30,6 +30,22 @@ from keras_mtl.console import NORMAL, QUIET, VERBOSE
 
 BACKENDS = ("tensorflow", "jax", "torch")
 DEFAULT_CONFIG = os.path.join(os.path.dirname(__file__), "configs", "atis_minilm2.yaml")
+
+
+# The model's SHARING_MODES and gradient METHODS; spelled out because Keras is not
+# imported yet (tests/cli_test.py checks that they agree).
+SHARING_CHOICES = ("hard", "partial", "attention")
+GRADIENT_CHOICES = ("pcgrad", "famo")
+
+
+def _sharing_entry(value):
+    """A `--sharing` entry: a mode, or `mode+method`."""
+    mode, plus, method = value.partition("+")
+    if mode not in SHARING_CHOICES or (plus and method not in GRADIENT_CHOICES):
+        raise argparse.ArgumentTypeError(
+            f"{value!r}: give a sharing mode ({', '.join(SHARING_CHOICES)}), optionally "
+            f"with +{'|+'.join(GRADIENT_CHOICES)} (e.g. hard+pcgrad).")
+    return value
 
 
 def _parser():
@@ -106,11 +122,12 @@ def _parser():
 
     compare.add_argument("config", help="YAML config of the multi-task model.")
     compare.add_argument("--seeds", type=int, default=3, help="Training seeds 0..N-1.")
-    # The model's SHARING_MODES; spelled out because Keras is not imported yet.
-    compare.add_argument("--sharing", nargs="+", choices=["hard", "partial", "attention"],
-                         default=None,
-                         help="Sharing mode(s) of the multi-task model (default: the config's).")
-    compare.add_argument("--gradient-methods", nargs="+", choices=["none", "pcgrad", "famo"],
+    compare.add_argument("--sharing", nargs="+", type=_sharing_entry, default=None,
+                         metavar="MODE[+METHOD]",
+                         help="Sharing mode(s) of the multi-task model: hard, partial or "
+                         "attention, each optionally with a gradient method (hard+pcgrad, "
+                         "hard+famo; default: the config's).")
+    compare.add_argument("--gradient-methods", nargs="+", choices=["none", *GRADIENT_CHOICES],
                          default=None,
                          help="Gradient method(s) of the multi-task model, crossed with "
                          "--sharing (none: the summed gradient; default: the config's).")

@@ -194,3 +194,18 @@ def test_predict_pairs_must_match_the_texts(tmp_path, capsys):
     assert cli.main(["predict", str(tmp_path), "show me flights", "--pair", "to boston"]) == 0
     row = json.loads(capsys.readouterr().out)[0]
     assert row["text_pair"] == "to boston" and isinstance(row["similar"]["value"], float)
+
+
+def test_compare_sharing_entries_name_a_mode_and_optionally_a_gradient_method(capsys):
+    from keras_mtl.models.gradient_methods import METHODS
+    from keras_mtl.models.multi_task_model import SHARING_MODES
+
+    assert cli.SHARING_CHOICES == tuple(SHARING_MODES)  # the parser's copy of them
+    assert cli.GRADIENT_CHOICES == tuple(METHODS)
+    args = cli._parser().parse_args(
+        ["compare", "c.yaml", "--output", "o", "--sharing", "hard", "attention", "hard+famo"])
+    assert args.sharing == ["hard", "attention", "hard+famo"]
+    for bad in ("soft", "hard+gradnorm", "hard+"):
+        with pytest.raises(SystemExit):
+            cli._parser().parse_args(["compare", "c.yaml", "--output", "o", "--sharing", bad])
+        assert f"'{bad}': give a sharing mode (hard, partial, attention)" in capsys.readouterr().err
