@@ -52,13 +52,10 @@ def task_losses_and_gradients(model, x, y, sample_weight, variables, names=None,
     rows = rows or {}
     backend = keras.config.backend()
     if backend == "tensorflow":
-        import tensorflow as tf
-
-        with tf.GradientTape(persistent=True) as tape:
-            y_pred = model(x, training=False)
-            losses = model.task_loss_values(y, y_pred, sample_weight)
-        grads = {n: tape.gradient(losses[n], variables) for n in names}
-        del tape
+        function = _tf_task_gradients(model, variables, tuple(names))
+        vector, jacobian = function(x, y, sample_weight)
+        losses = {n: vector[i] for i, n in enumerate(names)}
+        grads = {n: jacobian[i] for i, n in enumerate(names)}
     elif backend == "jax":
         function, others, _ = _jax_task_gradients(model, variables, tuple(names))
         vector, jacobian = function([v.value for v in variables], [v.value for v in others],
@@ -93,6 +90,32 @@ def task_losses_and_gradients(model, x, y, sample_weight, variables, names=None,
 
     loss_values = {n: float(keras.ops.convert_to_numpy(losses[n])) for n in names}
     return loss_values, {n: flatten(grads[n]) for n in names}
+
+
+_TF_FUNCTIONS = weakref.WeakKeyDictionary()
+
+
+def _tf_task_gradients(model, variables, names):
+    """`(x, y, sample_weight) → (task losses, [per task: gradients of variables])`,
+    a `tf.function` (one graph for all batch shapes after the second; eager, each
+    backward pass costs more than a training step). Under a distribution strategy
+    it stays eager: there the variables are mirrored, and the graph is not tested."""
+    import tensorflow as tf
+
+    def function(x, y, sample_weight):
+        with tf.GradientTape(persistent=True) as tape:
+            losses = model.task_loss_values(y, model(x, training=False), sample_weight)
+        jacobian = [tape.gradient(losses[n], variables) for n in names]
+        del tape
+        return tf.stack([losses[n] for n in names]), jacobian
+
+    if tf.distribute.has_strategy():
+        return function
+    cache = _TF_FUNCTIONS.setdefault(model, {})
+    key = (tuple(id(v) for v in variables), names)
+    if key not in cache:
+        cache[key] = tf.function(function, reduce_retracing=True)
+    return cache[key]
 
 
 _JAX_FUNCTIONS = weakref.WeakKeyDictionary()
