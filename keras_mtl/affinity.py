@@ -19,8 +19,8 @@ from keras_mtl.transfer.grouping import best_groupings
 from keras_mtl.transfer.report import write_affinity
 
 
-def affinity(config, output, every=10, epochs=None, max_groups=None, log=print,
-             verbose="auto"):
+def affinity(config, output, every=10, epochs=None, max_groups=None, batch_size=None,
+             log=print, verbose="auto"):
     """Trains with task affinity measured every `every` steps; returns the report.
 
     Args:
@@ -30,6 +30,8 @@ def affinity(config, output, every=10, epochs=None, max_groups=None, log=print,
         epochs: overrides `training.epochs`.
         max_groups: the largest number of models the groupings may use (default:
             one per task).
+        batch_size: examples of each drawn batch a measurement uses (default: the
+            whole batch).
     """
     from keras_mtl.training import _first_difference, train
 
@@ -38,6 +40,10 @@ def affinity(config, output, every=10, epochs=None, max_groups=None, log=print,
     check_number(every, "--every", at_least=1, integer=True)
     config = dict(config)
     config["training"] = {**(config.get("training") or {}), "affinity_every": every}
+    if batch_size is not None:
+        check_number(batch_size, "--batch-size (examples per measurement batch)", at_least=1,
+                     integer=True)
+        config["training"]["affinity_batch_size"] = batch_size
     if epochs is not None:
         if epochs < 1:
             raise ConfigError(f"--epochs must be >= 1, got {epochs}.")

@@ -13,6 +13,7 @@
                       [--max-epochs N] [--patience N] --output DIR
     keras-mtl compare CONFIG --pairs [--affinity AFFINITY_JSON] [--seeds N] ... --output DIR
     keras-mtl affinity CONFIG --output DIR [--every K] [--epochs N] [--max-groups G]
+                       [--batch-size B]
 
 With no CONFIG, `train` runs the embedded default (ATIS joint intent + slots on
 the real MiniLM truncated to 2 layers). This is the only module that reads config
@@ -117,6 +118,9 @@ def _parser():
     affinity.add_argument("--every", type=int, default=10,
                           help="Measure every K optimizer steps (default 10).")
     affinity.add_argument("--epochs", type=int, default=None, help="Override training.epochs.")
+    affinity.add_argument("--batch-size", type=int, default=None,
+                          help="Examples of each drawn batch a measurement uses (default: the "
+                          "whole batch; fewer: cheaper and noisier).")
     affinity.add_argument("--max-groups", type=int, default=None,
                           help="Most models a grouping may use (default: one per task).")
 
@@ -385,7 +389,7 @@ def _run(args, console):
         from keras_mtl.affinity import affinity
 
         affinity(read_config(args.config), args.output, every=args.every, epochs=args.epochs,
-                 max_groups=args.max_groups, log=console.say, verbose=console.keras_verbose)
+                 max_groups=args.max_groups, batch_size=args.batch_size, log=console.say, verbose=console.keras_verbose)
     elif args.command == "evaluate":
         from keras_mtl.training import evaluate_run, format_metrics
 

@@ -44,6 +44,7 @@ DEFAULTS = {
         "tensorboard": True,
         "save_test_predictions": False,
         "affinity_every": None,
+        "affinity_batch_size": None,
         "gradient_method": None,
     },
     "weighting": None,
@@ -72,7 +73,7 @@ _TYPES = {
         "strategy": (str, type(None)), "mixed_precision": (str, type(None)),
         "restore_best": bool, "monitor": str, "patience": (int, type(None)),
         "tensorboard": bool, "save_test_predictions": bool,
-        "affinity_every": (int, type(None)),
+        "affinity_every": (int, type(None)), "affinity_batch_size": (int, type(None)),
         "gradient_method": (str, dict, type(None)),
     },
 }
@@ -162,6 +163,9 @@ def resolve_config(config):
                 f"'training.affinity_every': task affinity needs at least 2 tasks, the "
                 f"config has {len(names)} ({names})."
             )
+    if training["affinity_batch_size"] is not None:
+        check_number(training["affinity_batch_size"], "'training.affinity_batch_size'",
+                     at_least=1, integer=True)
     return resolved
 
 

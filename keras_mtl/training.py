@@ -304,6 +304,7 @@ def _train_in(config, output, verbose, log, scopes):
     if training["affinity_every"]:
         os.makedirs(backup_dir, exist_ok=True)
         affinity = TaskAffinity(train_ds, every=training["affinity_every"],
+                                batch_size=training["affinity_batch_size"],
                                 state_path=os.path.join(backup_dir, "affinity.json"))
         callbacks.append(affinity)
     best = None
@@ -394,6 +395,7 @@ def _train_in(config, output, verbose, log, scopes):
         report = affinity_report(
             model.task_names, affinity.measurements, affinity.mean("tag"),
             affinity.mean("cosine"), every=affinity.every, lookahead=affinity.lookahead,
+            batch_size=affinity.batch_size,
             affinity_seconds=affinity.seconds, fit_seconds=affinity.fit_seconds)
         written += ", " + ", ".join(write_affinity(output, report, title=config["name"]))
     if training["save_test_predictions"] and "test" in splits:

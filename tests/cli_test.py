@@ -50,6 +50,8 @@ TASKS2 = TASKS + [{"name": "slots", "type": "token_classification"}]
          "task affinity needs at least 2 tasks, the config has 1"),
         ({"tasks": TASKS2, "training": {"affinity_every": 0}},
          "'training.affinity_every' must be >= 1"),
+        ({"tasks": TASKS2, "training": {"affinity_every": 10, "affinity_batch_size": 0}},
+         "'training.affinity_batch_size' must be >= 1"),
         ({"tasks": TASKS2, "backbone": {"sharing": "attention", "tie_weight": 0.1}},
          "needs 'backbone.sharing: partial'"),
     ],

@@ -49,6 +49,9 @@ class TaskAffinity(keras.callbacks.Callback):
         state_path: a JSON file to keep the measurements across a killed and
             resumed run (put it in the `BackupAndRestore` folder).
         max_batches: the most batches drawn per measurement.
+        batch_size: measure on the first this many examples of each batch drawn
+            (default: the whole batch). The rows of a batch are shuffled, so it is a
+            random subset; fewer examples make a measurement cheaper and noisier.
 
     Example:
 
@@ -58,9 +61,11 @@ class TaskAffinity(keras.callbacks.Callback):
     """
 
     def __init__(self, affinity_data, every=10, scope="backbone", state_path=None,
-                 max_batches=8):
+                 max_batches=8, batch_size=None):
         super().__init__()
         self.every = check_number(every, "TaskAffinity every", at_least=1, integer=True)
+        self.batch_size = None if batch_size is None else check_number(
+            batch_size, "TaskAffinity batch_size", at_least=1, integer=True)
         self.max_batches = check_number(max_batches, "TaskAffinity max_batches", at_least=1,
                                         integer=True)
         self.data = affinity_data
@@ -175,6 +180,8 @@ class TaskAffinity(keras.callbacks.Callback):
         batches, missing = [], set(names)
         while missing and len(batches) < self.max_batches:
             batch = next(self._iterator)
+            if self.batch_size:
+                batch = tuple(_first_rows(part, self.batch_size) for part in batch)
             batches.append(batch)
             weights = batch[2] if len(batch) > 2 else None
             missing -= set(_labelled_tasks(names, batch[1], weights))
@@ -268,6 +275,12 @@ def _batch_losses(model, batches, names):
             sums[task] = sums.get(task, 0.0) + losses[task]
             counts[task] = counts.get(task, 0) + 1
     return {t: sums[t] / counts[t] for t in sums}
+
+
+def _first_rows(part, count):
+    if isinstance(part, dict):
+        return {key: value[:count] for key, value in part.items()}
+    return None if part is None else part[:count]
 
 
 def _labelled_tasks(names, y, weights):

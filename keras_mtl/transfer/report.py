@@ -11,7 +11,7 @@ from keras_mtl.transfer.grouping import best_groupings, json_matrix
 
 
 def affinity_report(task_names, measurements, tag, cosine, *, every, lookahead,
-                    affinity_seconds, fit_seconds, max_groups=None):
+                    affinity_seconds, fit_seconds, max_groups=None, batch_size=None):
     """The content of affinity.json: the mean matrices, their time course, the
     groupings for every model budget (from the TAG matrix) and the cost."""
     names = list(task_names)
@@ -19,6 +19,7 @@ def affinity_report(task_names, measurements, tag, cosine, *, every, lookahead,
         "tasks": names,
         "every": every,
         "lookahead": lookahead,
+        "batch_size": batch_size,  # examples per measurement batch; None: the whole batch
         "measurements": len(measurements),
         "tag": json_matrix(tag),
         "cosine": json_matrix(cosine),
@@ -61,7 +62,9 @@ def format_affinity(report, title=None):
     lines = [f"# Task affinity{': ' + title if title else ''}", ""]
     lines.append(
         f"{report['measurements']} measurements, every {report['every']} steps "
-        f"({report['lookahead']} lookahead). Cost: {cost['affinity_seconds']} s of "
+        f"({report['lookahead']} lookahead"
+        + (f", {report['batch_size']} examples per batch" if report.get("batch_size") else "")
+        + f"). Cost: {cost['affinity_seconds']} s of "
         f"{cost['fit_seconds']} s fitting, {cost['ratio']}× plain training.")
     lines.append("")
     for kind, heading, reading in (

@@ -4,6 +4,7 @@ import keras
 import keras_hub
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from keras_mtl import MultiTaskModel, MultiTaskPreprocessor, make_dataset
 from keras_mtl.callbacks import TaskAffinity
@@ -96,6 +97,23 @@ def test_measures_every_k_steps_and_resumes_its_state(tmp_path):
     resumed.on_train_begin()
     resumed.on_epoch_begin(2)  # a run resumed after its second epoch
     assert resumed.measurements == affinity.measurements and resumed._steps == 6
+
+
+def test_a_measurement_batch_size_measures_on_the_first_rows():
+    model = dropout_free_model()
+    model.compile(keras.optimizers.SGD(0.5))
+    data = one_batch_dataset(model)
+    x, y, w = next(iter(data.as_numpy_iterator()))
+    small = TaskAffinity(data, every=1, batch_size=2)
+    small.set_model(model)
+    head = [{k: v[:2] for k, v in part.items()} for part in (x, y, w)]
+    reference = TaskAffinity(
+        tf.data.Dataset.from_tensors(tuple(head)), every=1)  # the same 2 rows, given
+    reference.set_model(model)
+    for mine, theirs in zip(small.measure(), reference.measure()):
+        np.testing.assert_allclose(mine, theirs, rtol=1e-5)
+    with pytest.raises(ValueError, match="TaskAffinity batch_size must be >= 1"):
+        TaskAffinity(data, batch_size=0)
 
 
 def test_one_task_is_refused():
