@@ -8,7 +8,7 @@ import keras_mtl.heads  # noqa: F401  (registers the head layers, for loading)
 from keras_mtl.layers import LayerAttention
 from keras_mtl.checks import check_known_tasks, check_number
 from keras_mtl.decoding import decode_batch, empty_results, finish_results
-from keras_mtl.distribution import scale_loss
+from keras_mtl.models.replica_loss import scale_loss
 from keras_mtl.errors import ConfigError, InputError
 from keras_mtl.models import gradient_methods
 from keras_mtl.models.gradient_methods import FamoState, resolve_gradient_method

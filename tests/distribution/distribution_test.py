@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from keras_mtl import distribution, make_dataset
+from keras_mtl.models.replica_loss import scale_loss
 from tests.conftest import tiny_data, tiny_model
 
 BACKEND = keras.config.backend()
@@ -68,7 +69,7 @@ def test_configure_devices_rejects_bad_counts():
 
 def test_scale_loss_is_identity_on_one_device():
     loss = keras.ops.convert_to_tensor(3.0)
-    assert float(distribution.scale_loss(loss)) == 3.0
+    assert float(scale_loss(loss)) == 3.0
 
 
 @pytest.fixture

@@ -33,7 +33,7 @@ from keras_mtl import MultiTaskModel, TaskSpec, distribution, make_dataset  # no
 from keras_mtl.datasets import load_atis  # noqa: E402
 
 if "--without-patch" in sys.argv:
-    distribution.MULTI_WORKER_PATCH_VERSIONS = ((0, 0, 0), (0, 0, 0))
+    distribution.multi_worker_patch.MULTI_WORKER_PATCH_VERSIONS = ((0, 0, 0), (0, 0, 0))
 
 train = load_atis()["train"].subset(range(128))
 tasks = [

@@ -4,6 +4,7 @@ keras_mtl's workaround for `multi_worker`."""
 
 import os
 
+import keras
 import numpy as np
 import pytest
 
@@ -22,7 +23,7 @@ def _launch(strategy, tmp_path, *flags):
 def test_installed_keras_is_within_the_checked_range():
     low, high = distribution.MULTI_WORKER_PATCH_VERSIONS
     assert distribution.multi_worker_patch_applies(), (
-        f"Keras {distribution.keras.version()} is outside the range on which the "
+        f"Keras {keras.version()} is outside the range on which the "
         f"multi-worker workaround was checked ({low}..{high}), so it is not applied. "
         "Run tests/distribution/multi_worker_test.py, then widen "
         "MULTI_WORKER_PATCH_VERSIONS or delete the workaround if Keras fixed "
@@ -56,7 +57,7 @@ def test_two_workers_end_with_identical_weights(tmp_path, strategy):
 @pytest.mark.integration
 def test_keras_fit_fails_without_the_workaround(tmp_path):
     # If this fails, Keras fixed keras-team/keras#20329 / #20585: delete
-    # _MultiWorkerPatch and MULTI_WORKER_PATCH_VERSIONS from keras_mtl.distribution.
+    # keras_mtl/distribution/multi_worker_patch.py and its use in strategies.py.
     skip_unless_backend(pytest, "multi_worker")
     results = _launch("multi_worker", tmp_path, "--without-patch")
     assert all(code != 0 for code, _, _ in results)
