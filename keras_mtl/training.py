@@ -9,6 +9,7 @@ its last finished epoch (`EpochBackup` in `DIR/backup`).
 """
 
 import contextlib
+import dataclasses
 import json
 import os
 import shutil
@@ -213,16 +214,72 @@ def _epochs_logged(output):
 
 
 def _train_in(config, output, verbose, log, scopes):
+    """The job, step by step: data, strategy, model, inputs, callbacks, fit, then
+    (on the chief) save, evaluate and report."""
     training = config["training"]
     keras.utils.set_random_seed(training["seed"])
-
     start = time.time()
+    datasets, splits, tasks = _load_splits(config)
+    dist = _enter_strategy(training, scopes, log)
+    output = dist.worker_directory(output)
+    os.makedirs(output, exist_ok=True)
+    model = _build_model(config, tasks, log)
+    inputs = _make_inputs(config, model.preprocessor, datasets, splits, log)
+    model.compile(make_optimizer(training, inputs.steps_per_epoch))
+    callbacks = _make_callbacks(config, model, inputs, splits, output, verbose, log)
+    fit_seconds, epochs_trained, steps = _fit(model, training, dist, inputs, callbacks,
+                                              len(splits["train"]), output, verbose, log)
+    train_seconds = time.time() - start
+    scopes.close()  # leave the strategy: saving and evaluating use one device
+    if not dist.is_chief:
+        shutil.rmtree(output)
+        return None
+    model = _save_model(model, output, reload=bool(dist.name))
+    metrics = _evaluate(model, datasets, splits, training, output)
+    metrics.update(train_seconds=round(train_seconds, 1), fit_seconds=round(fit_seconds, 1),
+                   epochs_trained=epochs_trained, steps=steps,
+                   backend=keras.config.backend())
+    if callbacks.best is not None:
+        best = callbacks.best
+        metrics["best_epoch"] = {"epoch": best.best_epoch, "monitor": best.monitor,
+                                 "value": best.best_value}
+    write_json(os.path.join(output, "metrics.json"), metrics)
+    written = _write_reports(config, model, callbacks.affinity, splits, output)
+    log(format_metrics(metrics))
+    log(f"Wrote {output}/: {written}.")
+    return metrics
+
+
+@dataclasses.dataclass
+class _Inputs:
+    """The fit's data: batches, and the mixture's callback if several datasets."""
+
+    train: object
+    dev: object
+    steps_per_epoch: int
+    batches_per_epoch: object  # an int, or None: counted after fit (length buckets)
+    mixture_callback: object = None
+
+
+@dataclasses.dataclass
+class _Callbacks:
+    """The fit's callbacks in order, and the two whose results the job reads."""
+
+    all: list
+    best: object = None
+    affinity: object = None
+
+
+def _load_splits(config):
+    """`(datasets, {split: combined data}, task specs)`."""
     datasets = load_data(config["data"], [task["name"] for task in config["tasks"]])
     splits = {split: combined_split(datasets, split) for split in ("train", "dev", "test")}
     splits = {split: data for split, data in splits.items() if data is not None}
-    tasks = build_task_specs(config["tasks"], splits["train"])
-    backbone = config["backbone"]
-    weighting = config["weighting"]
+    return datasets, splits, build_task_specs(config["tasks"], splits["train"])
+
+
+def _enter_strategy(training, scopes, log):
+    """Enters the strategy's scope (kept open in `scopes`); returns the `Distribution`."""
     dist = scopes.enter_context(distribution_scope(
         training["strategy"], mixed_precision=training["mixed_precision"]
     ))
@@ -234,8 +291,11 @@ def _train_in(config, output, verbose, log, scopes):
     if dist.name:
         log(f"Strategy {dist.name}: {dist.num_replicas} replicas on {dist.num_workers} "
             f"worker(s); this is worker {dist.worker_index}.")
-    output = dist.worker_directory(output)
-    os.makedirs(output, exist_ok=True)
+    return dist
+
+
+def _build_model(config, tasks, log):
+    backbone, training, weighting = config["backbone"], config["training"], config["weighting"]
     model = MultiTaskModel.from_preset(
         backbone["preset"],
         tasks=tasks,
@@ -253,8 +313,13 @@ def _train_in(config, output, verbose, log, scopes):
         f"Model: {backbone['preset']} ({model.backbone.num_layers} layers, "
         f"{model.count_params():,} parameters), tasks {model.task_names}."
     )
-    preprocessor = model.preprocessor
-    callbacks = []
+    return model
+
+
+def _make_inputs(config, preprocessor, datasets, splits, log):
+    """Training batches (a `TaskMixture` of several datasets, else length-bucketed
+    batches of one) and dev batches."""
+    training = config["training"]
     if len(datasets) > 1:
         mixture = TaskMixture(
             preprocessor,
@@ -267,59 +332,63 @@ def _train_in(config, output, verbose, log, scopes):
             bucket_step=training["bucket_step"],
         )
         log(f"Mixing {mixture}.")
-        train_ds, steps_per_epoch = mixture.dataset, mixture.steps_per_epoch
-        callbacks.append(mixture.callback)
+        inputs = _Inputs(mixture.dataset, None, mixture.steps_per_epoch,
+                         mixture.steps_per_epoch, mixture.callback)
     else:
         train_ds = make_dataset(
             preprocessor, splits["train"], batch_size=training["batch_size"],
             shuffle=True, seed=training["seed"], bucket_step=training["bucket_step"],
         )
-        steps_per_epoch = len(splits["train"]) // training["batch_size"]
-    dev_ds = None
+        inputs = _Inputs(train_ds, None, len(splits["train"]) // training["batch_size"], None)
     if "dev" in splits:
-        dev_ds = make_dataset(
+        inputs.dev = make_dataset(
             preprocessor, splits["dev"], batch_size=training["batch_size"],
             bucket_step=training["bucket_step"], unknown_labels="ignore",
         )
-    model.compile(make_optimizer(training, steps_per_epoch))
-    # Order matters: the mixture, weighting and diagnostics write into the logs
-    # that HistoryLog then records.
+    return inputs
+
+
+def _make_callbacks(config, model, inputs, splits, output, verbose, log):
+    """The fit's callbacks. Order matters: the mixture, weighting and diagnostics
+    write into the logs that HistoryLog then records."""
+    training, weighting = config["training"], config["weighting"]
+    callbacks = _Callbacks([inputs.mixture_callback] if inputs.mixture_callback else [])
     backup_dir = os.path.join(output, "backup")
     if weighting:
         options = {k: v for k, v in weighting.items() if k != "strategy"}
         os.makedirs(backup_dir, exist_ok=True)
-        callbacks.append(
+        callbacks.all.append(
             AdaptiveTaskWeighting(
                 weighting["strategy"],
-                gradient_data=train_ds,
+                gradient_data=inputs.train,
                 state_path=os.path.join(backup_dir, "weighting.json"),
                 **options,
             )
         )
     if training["gradient_diagnostics"]:
-        callbacks.append(TaskGradientDiagnostics(dev_ds if dev_ds is not None else train_ds))
+        callbacks.all.append(TaskGradientDiagnostics(
+            inputs.dev if inputs.dev is not None else inputs.train))
     if model.layer_attention:
-        callbacks.append(LayerAttentionLog())
-    affinity = None
+        callbacks.all.append(LayerAttentionLog())
     if training["affinity_every"]:
         os.makedirs(backup_dir, exist_ok=True)
-        affinity = TaskAffinity(train_ds, every=training["affinity_every"],
-                                batch_size=training["affinity_batch_size"],
-                                state_path=os.path.join(backup_dir, "affinity.json"))
-        callbacks.append(affinity)
-    best = None
+        callbacks.affinity = TaskAffinity(
+            inputs.train, every=training["affinity_every"],
+            batch_size=training["affinity_batch_size"],
+            state_path=os.path.join(backup_dir, "affinity.json"))
+        callbacks.all.append(callbacks.affinity)
     if training["restore_best"]:
-        if dev_ds is None:
+        if inputs.dev is None:
             raise ConfigError("'training.restore_best' chooses the epoch on the dev split; "
                               "this run's data has no dev split.")
         if training["monitor"].startswith(DEV_PREFIX):
             # Decoded dev predictions' primary metrics and dev_score, logged before
             # RestoreBest reads them and HistoryLog records them.
-            callbacks.append(DevEvaluation(splits["dev"]))
-        best = RestoreBest(training["monitor"], patience=training["patience"],
-                           directory=os.path.join(backup_dir, "best"))
-        callbacks.append(best)  # before EpochBackup, which deletes backup_dir at the end
-    callbacks += [
+            callbacks.all.append(DevEvaluation(splits["dev"]))
+        callbacks.best = RestoreBest(training["monitor"], patience=training["patience"],
+                                     directory=os.path.join(backup_dir, "best"))
+        callbacks.all.append(callbacks.best)  # before EpochBackup, which deletes backup_dir
+    callbacks.all += [
         # Before the backup: a kill between the two reruns the epoch, and HistoryLog
         # drops its stale row when the resumed run starts.
         HistoryLog(os.path.join(output, "history.csv")),
@@ -327,47 +396,55 @@ def _train_in(config, output, verbose, log, scopes):
         EpochBackup(backup_dir),
     ]
     if training["tensorboard"]:
-        callbacks.append(keras.callbacks.TensorBoard(
+        callbacks.all.append(keras.callbacks.TensorBoard(
             os.path.join(output, "tensorboard"), write_graph=False, profile_batch=0))
     if verbose:
-        callbacks.append(EpochProgress(training["epochs"], log=log))
-    train_ds = dist.even_batches(train_ds, training["batch_size"])
-    if dev_ds is not None:
-        dev_ds = dist.even_batches(dev_ds, training["batch_size"])
-    log(f"Training {training['epochs']} epochs on {len(splits['train'])} examples.")
-    # Length buckets make the epoch size unknown in advance; Keras learns it
-    # during the first epoch and warns that the input "ran out of data".
+        callbacks.all.append(EpochProgress(training["epochs"], log=log))
+    return callbacks
+
+
+def _fit(model, training, dist, inputs, callbacks, examples, output, verbose, log):
+    """Fits; returns `(fit seconds, epochs trained, optimizer steps)`, resumed
+    epochs included."""
+    train_ds = dist.even_batches(inputs.train, training["batch_size"])
+    dev_ds = None if inputs.dev is None else dist.even_batches(inputs.dev,
+                                                              training["batch_size"])
+    log(f"Training {training['epochs']} epochs on {examples} examples.")
     fit_start = time.time()
     with warnings.catch_warnings():
+        # Length buckets make the epoch size unknown in advance; Keras learns it
+        # during the first epoch and warns that the input "ran out of data".
         warnings.filterwarnings("ignore", message="Your input ran out of data")
         model.fit(
             train_ds,
             validation_data=dev_ds,
             epochs=training["epochs"],
-            callbacks=callbacks,
+            callbacks=callbacks.all,
             verbose=verbose,
             shuffle=False,
         )
     fit_seconds = time.time() - fit_start
-    # Optimizer steps, resumed epochs included. Not `optimizer.iterations`: TF counts
-    # one more at the end of each epoch of unknown length, and RestoreBest's weights
-    # bring back the best epoch's count.
-    batches = steps_per_epoch  # a mixture's; shuffled length buckets drop partial batches:
-    if len(datasets) == 1:
+    # Not `optimizer.iterations`: TF counts one more at the end of each epoch of
+    # unknown length, and RestoreBest's weights bring back the best epoch's count.
+    # Shuffled length buckets drop partial batches: count them.
+    batches = inputs.batches_per_epoch
+    if batches is None:
         batches = int(train_ds.reduce(0, lambda count, _: count + 1))
     epochs_trained = _epochs_logged(output)
-    steps = batches * epochs_trained
-    train_seconds = time.time() - start
-    scopes.close()  # leave the strategy: saving and evaluating use one device
-    if not dist.is_chief:
-        shutil.rmtree(output)
-        return None
+    return fit_seconds, epochs_trained, batches * epochs_trained
+
+
+def _save_model(model, output, reload):
+    """Saves model.keras; returns the model to evaluate (the saved one reloaded
+    after a strategy: a model built under one predicts through it)."""
     with replace_file(os.path.join(output, "model.keras")) as tmp:
         model.save(tmp)
-    if dist.name:
-        # A model built under a strategy predicts through it: evaluate the saved one.
-        model = load_model(os.path.join(output, "model.keras"))
+    return load_model(os.path.join(output, "model.keras")) if reload else model
 
+
+def _evaluate(model, datasets, splits, training, output):
+    """`{split: {task: metrics}}` on dev and test; writes test_predictions.json
+    when asked."""
     metrics = {}
     for split in ("dev", "test"):
         if split in splits:
@@ -376,15 +453,13 @@ def _train_in(config, output, verbose, log, scopes):
             if split == "test" and training["save_test_predictions"]:
                 write_json(os.path.join(output, "test_predictions.json"),
                            predictions_by_dataset(datasets, "test", predictions))
-    metrics["train_seconds"] = round(train_seconds, 1)
-    metrics["fit_seconds"] = round(fit_seconds, 1)
-    metrics["epochs_trained"] = epochs_trained
-    metrics["steps"] = steps
-    metrics["backend"] = keras.config.backend()
-    if best is not None:
-        metrics["best_epoch"] = {"epoch": best.best_epoch, "monitor": best.monitor,
-                                 "value": best.best_value}
-    write_json(os.path.join(output, "metrics.json"), metrics)
+    return metrics
+
+
+def _write_reports(config, model, affinity, splits, output):
+    """Layer attention, affinity and plots next to the run; returns what the run
+    folder holds, for the log."""
+    training = config["training"]
     written = "model.keras, metrics.json, history.csv, config.json"
     if model.layer_attention:
         write_json(os.path.join(output, "layer_attention.json"), model.layer_mixing())
@@ -414,9 +489,7 @@ def _train_in(config, output, verbose, log, scopes):
             written += ", layer_attention.png"
     except ImportError:
         pass  # matplotlib is optional (the `plot` extra)
-    log(format_metrics(metrics))
-    log(f"Wrote {output}/: {written}.")
-    return metrics
+    return written
 
 
 def predict_split(model, data):
