@@ -216,12 +216,10 @@ def _resolve_data(data):
             check_dataset_options(name, options)
         except ConfigError as error:
             raise ConfigError(f"'data.dataset.{name}': {error}") from None
-    from keras_mtl.data.samplers import FixedSampler, get_sampler
+    from keras_mtl.data.samplers import get_sampler
 
     try:
-        sampler = get_sampler(data["sampler"])
-        if isinstance(sampler, FixedSampler):
-            sampler.for_datasets(list(data["dataset"]))
+        get_sampler(data["sampler"]).for_datasets(list(data["dataset"]))
     except ValueError as error:
         raise ConfigError(f"'data.sampler': {error}") from None
     if data["examples_per_epoch"] is not None and data["examples_per_epoch"] < 1:

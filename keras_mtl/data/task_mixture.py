@@ -14,7 +14,7 @@ from keras_mtl.data.pipeline import (
     pack_rows,
     resolve_bucket_step,
 )
-from keras_mtl.data.samplers import FixedSampler, get_sampler
+from keras_mtl.data.samplers import get_sampler
 from keras_mtl.datasets.labeled_texts import LabeledTexts
 from keras_mtl.errors import ConfigError, DataError
 
@@ -99,9 +99,7 @@ class TaskMixture:
         self.tasks = list(preprocessor.tasks)
         _check_datasets(datasets, self.tasks)
         self.sizes = np.array([len(datasets[name]) for name in self.names])
-        self.sampler = get_sampler(sampler)
-        if isinstance(self.sampler, FixedSampler):
-            self.sampler = self.sampler.for_datasets(self.names)
+        self.sampler = get_sampler(sampler).for_datasets(self.names)
         self.batch_size = batch_size
         self.epochs = epochs
         self.examples_per_epoch = int(

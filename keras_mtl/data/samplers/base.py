@@ -23,6 +23,12 @@ class TaskSampler(abc.ABC):
     def get_config(self):
         return {}
 
+    def for_datasets(self, names):
+        """The sampler for a mixture of the datasets `names`, in that order: itself,
+        unless its options are keyed by dataset (then checked and ordered), and a
+        `ConfigError` when they do not fit the datasets."""
+        return self
+
     def __call__(self, sizes, epoch=0, num_epochs=1):
         sizes = np.asarray(sizes, "float64")
         if sizes.ndim != 1 or not len(sizes) or (sizes < 1).any():
