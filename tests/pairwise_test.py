@@ -12,7 +12,8 @@ from keras_mtl.compare import Budget
 from keras_mtl.config import ConfigError
 from keras_mtl.errors import ArtifactError
 from keras_mtl.transfer.pairwise import (
-    candidate_groupings, grouping_delta_m, pair_gains, plan_groups, read_affinity, spearman,
+    candidate_groupings, grouping_delta_m, pair_gains, plan_groups, read_affinity,
+    seed_spread, spearman,
 )
 from tests.compare_test import (
     TASKS, fake_datasets, orchestration_only, three_task_config, tiny_rows, tiny_run_config,
@@ -81,6 +82,9 @@ def test_gains_and_grouping_delta_m_by_hand():
     # {intent, ner} · {slots}: seed 0: 0, +50, 0 → 50/3; seed 1: −10, 0, 0 → −10/3.
     np.testing.assert_allclose(report["pairs"]["per_seed"], [50 / 3, -10 / 3])
     assert report["pairs"]["summary"]["mean"] == pytest.approx(20 / 3)
+    spread = seed_spread(_table(), NAMES)
+    # intent alone: 0.80, 0.90 → std (ddof 1) 0.0707 / mean 0.85 = 8.32 %.
+    assert spread["intent"] == pytest.approx(100 * np.std([0.8, 0.9], ddof=1) / 0.85)
     broken = _table()
     broken["single_ner"]["ner"] = [0.2, 0.0]
     assert np.isnan(pair_gains(broken, NAMES, higher)[0, 2])
@@ -164,6 +168,8 @@ def test_pairs_train_every_pair_and_report_gains_rho_and_groupings(
         100 * (pair["day"][0] - single["day"]) / single["day"], rel=1e-5)
     assert report["gain"]["test"][2][2] is None
     assert set(report["spearman"]) == {"tag", "cosine"} and report["spearman"]["tag"]["pairs"] == 6
+    assert "rho_test" in report["spearman"]["tag"]
+    assert report["seed_spread"]["test"] == {"intent": None, "slots": None, "day": None}  # 1 seed
     assert set(report["groupings"]) == {"all single-task", "all-in-one", "tag, 2 models"}
     assert report["groupings"]["all single-task"]["per_seed"] == [0.0]
     text = (output / "pairs.md").read_text()

@@ -188,6 +188,19 @@ def pair_gains(table, task_names, higher):
     return gains
 
 
+def seed_spread(table, task_names):
+    """`{task: std over seeds of the single-task metric, % of its mean}`: how much
+    a task moves from seed to seed alone, the floor a gain must clear to be more
+    than noise (`None` with one seed or a zero mean)."""
+    spread = {}
+    for name in task_names:
+        values = np.asarray(table[f"single_{name}"][name], "float64")
+        mean = values.mean()
+        spread[name] = (None if len(values) < 2 or mean == 0
+                        else float(100.0 * values.std(ddof=1) / abs(mean)))
+    return spread
+
+
 def grouping_delta_m(table, groupings, task_names, higher):
     """`{label: {"groups", "models", "per_seed", "summary"}}`: each grouping's Δm
     against all-single-task, each task scored by its group's model, per seed."""
@@ -221,18 +234,24 @@ def build_pairs_report(config, results, runs, groupings, affinity=None, **sectio
     report = {"tasks": names, "metrics": {name: metrics[name][0] for name in names},
               "higher_is_better": higher, "gain": {}}
     tables = {split: per_seed_metrics(config, results, runs, split) for split in ("dev", "test")}
+    report["seed_spread"] = {}
     for split, table in tables.items():
         report["gain"][split] = json_matrix(pair_gains(table, names, higher))
+        report["seed_spread"][split] = seed_spread(table, names)
     report["test_metrics"] = tables["test"]
     if affinity is not None:
-        dev = _off_diagonal(pair_gains(tables["dev"], names, higher))
-        keep = ~np.isnan(dev)
+        gains = {split: _off_diagonal(pair_gains(tables[split], names, higher))
+                 for split in ("dev", "test")}
+        keep = ~np.isnan(gains["dev"])
         report["affinity"] = {key: json_matrix(affinity[key]) for key in ("tag", "cosine")}
-        report["spearman"] = {
-            key: {"rho": spearman(_off_diagonal(affinity[key])[keep], dev[keep]),
-                  "pairs": int(keep.sum())}
-            for key in ("tag", "cosine")
-        }
+        report["spearman"] = {}
+        for key in ("tag", "cosine"):
+            predicted = _off_diagonal(affinity[key])
+            test = ~np.isnan(gains["test"])
+            report["spearman"][key] = {
+                "rho": spearman(predicted[keep], gains["dev"][keep]), "pairs": int(keep.sum()),
+                "rho_test": spearman(predicted[test], gains["test"][test]),
+            }
     report["groupings"] = grouping_delta_m(tables["test"], groupings, names, higher)
     report.update(sections)
     return report
@@ -250,15 +269,20 @@ def format_pairs_report(report):
         for name, row in zip(names, report["gain"][split]):
             cells = ["—" if v is None else f"{v:+.2f}" for v in row]
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
+        spread = report.get("seed_spread", {}).get(split)
+        if spread:
+            cells = ["—" if spread[n] is None else f"±{spread[n]:.2f}" for n in names]
+            lines.append("| *j alone, seed-to-seed std* | " + " | ".join(cells) + " |")
         lines.append("")
     if "spearman" in report:
         lines.append("Does the affinity predict the dev gains? Spearman ρ over the ordered "
-                     "pairs:")
+                     "pairs (on test gains in brackets):")
         lines.append("")
         for key, label in (("tag", "TAG lookahead Zᵢ→ⱼ"), ("cosine", "gradient cosine")):
             entry = report["spearman"][key]
-            rho = "undefined" if entry["rho"] is None else f"{entry['rho']:+.3f}"
-            lines.append(f"- {label}: ρ = {rho} ({entry['pairs']} pairs)")
+            rho, test = (("undefined" if value is None else f"{value:+.3f}")
+                         for value in (entry["rho"], entry.get("rho_test")))
+            lines.append(f"- {label}: ρ = {rho} [{test}] ({entry['pairs']} pairs)")
         lines.append("")
     lines += ["Groupings on test (each task scored by its group's model; Δm against "
               "all single-task, mean ± std over seeds):", "",
