@@ -403,7 +403,7 @@ def train_runs(variants, rates, seeds, budget, output, log=print):
     `(results, selection, runs)`: `{run folder: metrics}` of every run,
     `choose_learning_rates`' selection, and the runs at the chosen rates."""
     grid = grid_runs(variants, rates)
-    progress = Progress(len(grid) + len(variants) * (seeds - 1), log)
+    progress = Progress({variant: len(rates) + seeds - 1 for variant in variants}, log)
     plan = f"{len(variants)} variants × {len(rates)} learning rate(s) at seed 0"
     if seeds > 1:
         later = "seed 1" if seeds == 2 else f"seeds 1-{seeds - 1}"
@@ -420,30 +420,57 @@ def train_runs(variants, rates, seeds, budget, output, log=print):
 
 
 class Progress:
-    """One line when a run starts and one when it ends, with the time left: the
-    mean duration of the runs trained in this call × the runs left (reused runs
-    take no time and do not count)."""
+    """One line when a run starts and one when it ends, with the time left.
 
-    def __init__(self, total, log=print):
-        self.total = total
+    Runs of one variant take about as long as each other, and variants differ a
+    lot (a single-task run on a small dataset against the multi-task run on all
+    of them), so the time left sums, over the runs still to train, the mean
+    duration of their own variant's finished runs (a reused run counts with its
+    recorded `train_seconds`), else of all finished runs.
+
+    Args:
+        planned: `{variant: number of runs}`.
+    """
+
+    def __init__(self, planned, log=print):
+        self.planned = dict(planned)
+        self.total = sum(self.planned.values())
         self.log = log
         self.done = 0
-        self.durations = []
+        self.finished_runs = dict.fromkeys(self.planned, 0)
+        self.durations = {variant: [] for variant in self.planned}
 
-    def reused(self, run):
+    def reused(self, run, metrics=None):
         self.done += 1
+        self.finished_runs[run.variant] += 1
+        seconds = (metrics or {}).get("train_seconds")
+        if seconds:
+            self.durations[run.variant].append(float(seconds))
         self.log(f"[{self.done}/{self.total}] {run.label}: done before, reusing.")
+
+    def seconds_left(self):
+        """The estimated seconds of the runs still to train (None before any run)."""
+        known = [s for durations in self.durations.values() for s in durations]
+        if not known:
+            return None
+        overall = sum(known) / len(known)
+        left = 0.0
+        for variant, count in self.planned.items():
+            durations = self.durations[variant]
+            mean = sum(durations) / len(durations) if durations else overall
+            left += max(0, count - self.finished_runs[variant]) * mean
+        return left
 
     def started(self, run):
         self.log(f"[{self.done + 1}/{self.total}] {run.label} …")
 
     def finished(self, run, seconds):
         self.done += 1
-        self.durations.append(seconds)
+        self.finished_runs[run.variant] += 1
+        self.durations[run.variant].append(seconds)
         line = f"[{self.done}/{self.total}] {run.label} took {format_duration(seconds)}"
         if self.done < self.total:
-            left = (self.total - self.done) * sum(self.durations) / len(self.durations)
-            line += f"; about {format_duration(left)} left"
+            line += f"; about {format_duration(self.seconds_left())} left"
         self.log(line + ".")
 
 
@@ -456,7 +483,7 @@ def train_or_reuse(run, output, progress):
     if os.path.exists(metrics_path):
         with open(metrics_path) as f:
             metrics = json.load(f)
-        progress.reused(run)
+        progress.reused(run, metrics)
         return metrics
     progress.started(run)
     start = time.perf_counter()

@@ -14,8 +14,8 @@ import yaml
 from keras_mtl import cli
 from keras_mtl.callbacks import DevEvaluation
 from keras_mtl.compare import (
-    Budget, check_comparable, check_learning_rates, choose_learning_rates, encoder_passes,
-    grid_runs, multi_variants, plan_variants, seed_runs,
+    Budget, Progress, check_comparable, check_learning_rates, choose_learning_rates,
+    encoder_passes, grid_runs, multi_variants, plan_variants, seed_runs,
 )
 from keras_mtl.compare_report import build_report, format_report
 from keras_mtl.config import ConfigError, resolve_config
@@ -426,3 +426,20 @@ def test_compare_selects_on_dev_grids_rates_tests_significance_and_resumes(
     assert cli.main(argv) == 0  # a second call reuses every finished run
     assert capsys.readouterr().out.count("done before, reusing") == 9
     assert json.loads((output / "compare.json").read_text()) == report
+
+
+def test_time_left_sums_each_variants_own_run_time():
+    import types
+
+    lines = []
+    progress = Progress({"multi_hard": 3, "single_a": 3, "single_b": 3}, lines.append)
+    run = lambda variant, seed: types.SimpleNamespace(  # noqa: E731
+        variant=variant, label=f"{variant} seed {seed}")
+    assert progress.seconds_left() is None
+    progress.reused(run("multi_hard", 0), {"train_seconds": 600.0})  # recorded earlier
+    progress.finished(run("single_a", 0), 60.0)
+    # multi: 2 left × 600; single_a: 2 × 60; single_b, never run: 3 × the mean (330).
+    assert progress.seconds_left() == pytest.approx(2 * 600 + 2 * 60 + 3 * 330)
+    assert lines[-1] == "[2/9] single_a seed 0 took 1m00s; about 38m30s left."
+    progress.finished(run("single_b", 0), 30.0)
+    assert progress.seconds_left() == pytest.approx(2 * 600 + 2 * 60 + 2 * 30)
