@@ -389,7 +389,8 @@ def _run(args, console):
         from keras_mtl.affinity import affinity
 
         affinity(read_config(args.config), args.output, every=args.every, epochs=args.epochs,
-                 max_groups=args.max_groups, batch_size=args.batch_size, log=console.say, verbose=console.keras_verbose)
+                 max_groups=args.max_groups, batch_size=args.batch_size, log=console.say,
+                 verbose=console.keras_verbose)
     elif args.command == "evaluate":
         from keras_mtl.training import evaluate_run, format_metrics
 

@@ -436,12 +436,15 @@ class Progress:
         self.planned = dict(planned)
         self.total = sum(self.planned.values())
         self.log = log
-        self.done = 0
         self.finished_runs = dict.fromkeys(self.planned, 0)
         self.durations = {variant: [] for variant in self.planned}
 
+    @property
+    def done(self):
+        """Runs finished so far, trained or reused."""
+        return sum(self.finished_runs.values())
+
     def reused(self, run, metrics=None):
-        self.done += 1
         self.finished_runs[run.variant] += 1
         seconds = (metrics or {}).get("train_seconds")
         if seconds:
@@ -465,7 +468,6 @@ class Progress:
         self.log(f"[{self.done + 1}/{self.total}] {run.label} …")
 
     def finished(self, run, seconds):
-        self.done += 1
         self.finished_runs[run.variant] += 1
         self.durations[run.variant].append(seconds)
         line = f"[{self.done}/{self.total}] {run.label} took {format_duration(seconds)}"

@@ -235,12 +235,12 @@ def _token_rows(model, variables, batches):
     of the batches}`; empty when the table is not among the variables."""
     layer = getattr(model.backbone, "token_embedding", None)
     table = getattr(layer, "embeddings", None)
-    ids = [np.asarray(x["token_ids"]) for x, *_ in batches
+    ids = [np.asarray(x["token_ids"]).ravel() for x, *_ in batches
            if isinstance(x, dict) and "token_ids" in x]
-    for k, variable in enumerate(variables):
-        if table is not None and variable is table and ids:
-            return {k: np.unique(np.concatenate([i.ravel() for i in ids]))}
-    return {}
+    positions = [k for k, variable in enumerate(variables) if variable is table]
+    if table is None or not ids or not positions:
+        return {}
+    return {positions[0]: np.unique(np.concatenate(ids))}
 
 
 def _mean_over_batches(model, batches, variables, names, rows=None):

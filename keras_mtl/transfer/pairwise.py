@@ -242,12 +242,11 @@ def build_pairs_report(config, results, runs, groupings, affinity=None, **sectio
     if affinity is not None:
         gains = {split: _off_diagonal(pair_gains(tables[split], names, higher))
                  for split in ("dev", "test")}
-        keep = ~np.isnan(gains["dev"])
+        keep, test = (~np.isnan(gains[split]) for split in ("dev", "test"))
         report["affinity"] = {key: json_matrix(affinity[key]) for key in ("tag", "cosine")}
         report["spearman"] = {}
         for key in ("tag", "cosine"):
             predicted = _off_diagonal(affinity[key])
-            test = ~np.isnan(gains["test"])
             report["spearman"][key] = {
                 "rho": spearman(predicted[keep], gains["dev"][keep]), "pairs": int(keep.sum()),
                 "rho_test": spearman(predicted[test], gains["test"][test]),
