@@ -140,12 +140,15 @@ class TaskAffinity(keras.callbacks.Callback):
                 if task not in present:
                     continue
                 for k, delta in enumerate(step(grads[task])):
-                    if k in rows:
-                        value = original[k].copy()
-                        value[rows[k]] -= delta
+                    if k in rows:  # the table itself, its rows put back after
+                        value = original[k]
+                        value[rows[k]] = read[k] - delta
+                        try:
+                            variables[k].assign(value)
+                        finally:
+                            value[rows[k]] = read[k]
                     else:
-                        value = original[k] - delta
-                    variables[k].assign(value)
+                        variables[k].assign(original[k] - delta)
                 after = _batch_losses(model, batches, names)
                 for j, other in enumerate(names):
                     if other in present and losses[other] > 0:
@@ -205,10 +208,12 @@ class TaskAffinity(keras.callbacks.Callback):
             # The parts of the update that do not depend on the task's gradient.
             moments, velocities, decays = [], [], []
             for position, (variable, value, k) in enumerate(zip(variables, values, indices)):
-                m = np.asarray(keras.ops.convert_to_numpy(optimizer._momentums[k]))
-                v = np.asarray(keras.ops.convert_to_numpy(optimizer._velocities[k]))
-                if position in rows:
-                    m, v = m[rows[position]], v[rows[position]]
+                m, v = optimizer._momentums[k], optimizer._velocities[k]
+                if position in rows:  # read those rows only, not the whole table
+                    m = keras.ops.take(m, rows[position], axis=0)
+                    v = keras.ops.take(v, rows[position], axis=0)
+                m = np.asarray(keras.ops.convert_to_numpy(m))
+                v = np.asarray(keras.ops.convert_to_numpy(v))
                 moments.append(np.float32(b1) * m)
                 velocities.append(np.float32(b2) * v)
                 use = decay and optimizer._use_weight_decay(variable)
@@ -256,10 +261,15 @@ def _mean_over_batches(model, batches, variables, names, rows=None):
                                                       names=labelled, rows=rows)
         for task in labelled:
             sums[task] = sums.get(task, 0.0) + losses[task]
-            grads[task] = grads.get(task, 0.0) + gradients[task]
+            if task in grads:
+                grads[task] += gradients[task]
+            else:
+                grads[task] = gradients[task]
             counts[task] = counts.get(task, 0) + 1
-    return ({t: sums[t] / counts[t] for t in sums},
-            {t: grads[t] / counts[t] for t in grads})
+    for task, count in counts.items():
+        if count > 1:
+            grads[task] /= count
+    return {t: sums[t] / counts[t] for t in sums}, grads
 
 
 def _batch_losses(model, batches, names):

@@ -33,11 +33,22 @@ def shared_variables(model, scope="last_layer"):
     return list(layers[-1].trainable_variables)
 
 
+JAX_ROWS = 8
+"""On JAX, the examples of a task's part of a batch are padded to a multiple of
+this, so that a study compiles a few shapes, not one per label count."""
+
+
 def task_losses_and_gradients(model, x, y, sample_weight, variables, names=None, rows=None):
     """`({task: loss}, {task: flat numpy gradient})` of each unweighted task loss.
 
     Runs the model in inference mode (no dropout), so repeated calls on the same
-    batch and weights give the same numbers.
+    batch and weights give the same numbers. Each task's loss and gradient are
+    taken on the examples that hold its labels (`labelled_parts`): a masked mean
+    has the same value and gradient there as on the whole batch, and in a batch
+    mixed from several datasets each backward pass then covers its own dataset's
+    examples instead of the whole batch. Tasks labelling the same examples share
+    one forward pass. A task without a label in the batch gets loss 0 and a zero
+    gradient.
 
     Args:
         names: the tasks to differentiate (default: every task with targets in
@@ -48,71 +59,162 @@ def task_losses_and_gradients(model, x, y, sample_weight, variables, names=None,
     """
     if names is None:
         names = [spec.name for spec in model.tasks if spec.name in y]
-    names = list(names)
     rows = rows or {}
+    losses, grads = {}, {}
+    for tasks, part in labelled_parts(model, names, x, y, sample_weight):
+        part_losses, part_grads = _part_gradients(model, part, variables, tasks)
+        losses.update(part_losses)
+        grads.update({task: _flatten(g, variables, rows) for task, g in part_grads.items()})
+    for name in names:
+        if name not in grads:
+            losses[name] = 0.0
+            grads[name] = _flatten([None] * len(variables), variables, rows)
+    return {name: losses[name] for name in names}, {name: grads[name] for name in names}
+
+
+def labelled_parts(model, names, x, y, sample_weight):
+    """`[(tasks, (x, y, sample_weight))]`: for each set of `names` that label the
+    same examples, the batch cut to those examples (in batch order), with every
+    task's mask explicit in `sample_weight` and zero for the tasks outside the set.
+    On JAX a part is padded to a multiple of `JAX_ROWS` examples with masked
+    copies of its first example."""
+    weights = sample_weight if isinstance(sample_weight, dict) else {}
+    size = int(np.shape(keras.tree.flatten(x)[0])[0])
+    masks, groups = {}, {}
+    known = set(model.task_names)
+    y = {name: target for name, target in y.items() if name in known}
+    for name, target in y.items():
+        mask = weights.get(name)
+        if mask is None:
+            task_type = model.get_task(name).task_type
+            mask = task_type.label_present(keras.ops.convert_to_tensor(target))
+        masks[name] = np.asarray(keras.ops.convert_to_numpy(mask), "float32")
+        labelled = np.flatnonzero(masks[name].reshape(size, -1).max(axis=1) > 0)
+        if name in names and labelled.size:
+            groups.setdefault(labelled.tobytes(), (labelled, []))[1].append(name)
+    multiple = JAX_ROWS if keras.config.backend() == "jax" else 1
+    parts = []
+    for labelled, tasks in groups.values():
+        count = min(size, -(-labelled.size // multiple) * multiple)
+        index = np.concatenate([labelled, np.full(count - labelled.size, labelled[0])])
+        keep = (np.arange(count) < labelled.size).astype("float32")
+
+        def cut(value, index=index):
+            return np.asarray(value)[index]
+
+        part_weights = {}
+        for name, mask in masks.items():
+            on = keep if name in tasks else np.zeros_like(keep)
+            part_weights[name] = mask[index] * on.reshape((-1,) + (1,) * (mask.ndim - 1))
+        part_y = {name: cut(target) for name, target in y.items()}
+        parts.append((tasks, (keras.tree.map_structure(cut, x), part_y, part_weights)))
+    return parts
+
+
+def _part_gradients(model, part, variables, tasks):
+    """`({task: loss}, {task: [gradient per variable]})` on one part of a batch."""
+    x, y, sample_weight = part
+    ids = np.array([model.task_names.index(task) for task in tasks], "int32")
     backend = keras.config.backend()
     if backend == "tensorflow":
-        function = _tf_task_gradients(model, variables, tuple(names))
-        vector, jacobian = function(x, y, sample_weight)
-        losses = {n: vector[i] for i, n in enumerate(names)}
-        grads = {n: jacobian[i] for i, n in enumerate(names)}
+        function = _tf_task_gradients(model, variables, len(tasks))
+        vector, jacobian = function(x, y, sample_weight, ids)
+        vector = vector.numpy()
     elif backend == "jax":
-        function, others, _ = _jax_task_gradients(model, variables, tuple(names))
+        function, others = _jax_task_gradients(model, variables, len(tasks))
         vector, jacobian = function([v.value for v in variables], [v.value for v in others],
-                                    x, y, sample_weight)
+                                    x, y, sample_weight, ids)
         vector = np.asarray(vector)
         jacobian = [np.asarray(g) for g in jacobian]  # one transfer, then numpy slices
-        losses = {n: vector[i] for i, n in enumerate(names)}
-        grads = {n: [g[i] for g in jacobian] for i, n in enumerate(names)}
+        jacobian = [[g[i] for g in jacobian] for i in range(len(tasks))]
     elif backend == "torch":
         import torch
 
-        y_pred = model(x, training=False)
-        losses = model.task_loss_values(y, y_pred, sample_weight)
+        values = model.task_loss_values(y, model(x, training=False), sample_weight)
         params = [v.value for v in variables]
-        grads = {
-            n: torch.autograd.grad(losses[n], params, retain_graph=True, allow_unused=True)
-            for n in names
-        }
+        vector = np.array([float(keras.ops.convert_to_numpy(values[t])) for t in tasks])
+        jacobian = [torch.autograd.grad(values[t], params, retain_graph=True, allow_unused=True)
+                    for t in tasks]
     else:
         raise ValueError(f"Task gradients are not implemented for the {backend} backend.")
+    return ({task: float(vector[i]) for i, task in enumerate(tasks)},
+            {task: jacobian[i] for i, task in enumerate(tasks)})
 
-    def flatten(parts):
-        flat = []
-        for k, (g, v) in enumerate(zip(parts, variables)):
-            shape = (len(rows[k]),) + tuple(v.shape[1:]) if k in rows else v.shape
-            if g is None:
-                flat.append(np.zeros(int(np.prod(shape)), "float32"))
-                continue
+
+def _flatten(parts, variables, rows):
+    """One flat float32 vector of per-variable gradients (`None`: zero), keeping
+    only `rows[k]` of variable k where given. A sparse gradient (an embedding's
+    `IndexedSlices`) is summed into those rows without building the whole table."""
+    flat = []
+    for k, (g, v) in enumerate(zip(parts, variables)):
+        keep = rows.get(k)
+        shape = (len(keep),) + tuple(v.shape[1:]) if keep is not None else tuple(v.shape)
+        if g is None:
+            flat.append(np.zeros(int(np.prod(shape)), "float32"))
+        elif type(g).__name__ == "IndexedSlices":  # TensorFlow's sparse gradient
+            indices = np.asarray(g.indices)
+            positions = np.searchsorted(keep, indices) if keep is not None else indices
+            dense = np.zeros(shape, "float32")
+            np.add.at(dense, positions, np.asarray(g.values, "float32"))
+            flat.append(dense.ravel())
+        else:
             g = np.asarray(keras.ops.convert_to_numpy(g), "float32")
-            flat.append((g[rows[k]] if k in rows else g).ravel())
-        return np.concatenate(flat)
-
-    loss_values = {n: float(keras.ops.convert_to_numpy(losses[n])) for n in names}
-    return loss_values, {n: flatten(grads[n]) for n in names}
+            flat.append((g[keep] if keep is not None else g).ravel())
+    return np.concatenate(flat) if flat else np.zeros(0, "float32")
 
 
 _TF_FUNCTIONS = weakref.WeakKeyDictionary()
 
 
-def _tf_task_gradients(model, variables, names):
-    """`(x, y, sample_weight) → (task losses, [per task: gradients of variables])`,
-    a `tf.function` (one graph for all batch shapes after the second; eager, each
-    backward pass costs more than a training step). Under a distribution strategy
-    it stays eager: there the variables are mirrored, and the graph is not tested."""
+def _tf_task_gradients(model, variables, count):
+    """`(x, y, sample_weight, ids) → (losses of tasks ids, [per task: gradients of
+    variables])` for `count` task ids, a `tf.function` (one graph for all batch
+    shapes after the second; eager, each backward pass costs more than a
+    training step). Under a distribution strategy it stays eager: there the
+    variables are mirrored, and the graph is not tested."""
     import tensorflow as tf
 
-    def function(x, y, sample_weight):
+    names = model.task_names
+
+    def function(x, y, sample_weight, ids):
         with tf.GradientTape(persistent=True) as tape:
             losses = model.task_loss_values(y, model(x, training=False), sample_weight)
-        jacobian = [tape.gradient(losses[n], variables) for n in names]
+            chosen = tf.gather(tf.stack([losses[n] for n in names]), ids)
+            parts = [chosen[i] for i in range(count)]
+        jacobian = [tape.gradient(part, variables) for part in parts]
         del tape
-        return tf.stack([losses[n] for n in names]), jacobian
+        return chosen, jacobian
 
-    if tf.distribute.has_strategy():
+    return _cached_tf_function(model, ("gradients", tuple(id(v) for v in variables), count),
+                               function)
+
+
+def _tf_task_losses(model):
+    """`(x, y, sample_weight) → every task's loss` (in `model.task_names` order), a
+    `tf.function` like `_tf_task_gradients`."""
+    import tensorflow as tf
+
+    names = model.task_names
+
+    def function(x, y, sample_weight):
+        losses = model.task_loss_values(y, model(x, training=False), sample_weight)
+        return tf.stack([losses[n] for n in names])
+
+    return _cached_tf_function(model, ("losses",), function)
+
+
+def _in_tf_strategy():
+    import tensorflow as tf
+
+    return tf.distribute.has_strategy()
+
+
+def _cached_tf_function(model, key, function):
+    import tensorflow as tf
+
+    if _in_tf_strategy():
         return function
     cache = _TF_FUNCTIONS.setdefault(model, {})
-    key = (tuple(id(v) for v in variables), names)
     if key not in cache:
         cache[key] = tf.function(function, reduce_retracing=True)
     return cache[key]
@@ -121,48 +223,81 @@ def _tf_task_gradients(model, variables, names):
 _JAX_FUNCTIONS = weakref.WeakKeyDictionary()
 
 
-def _jax_task_gradients(model, variables, names):
-    """A jitted `(values, other_values, x, y, sample_weight) → (task losses, their
-    Jacobian with respect to `variables`)` (one compilation per batch shape; op by op,
-    JAX would compile every primitive for every new shape), the model's other
-    variables, whose values it takes as arguments so that none is baked in, and the
-    jitted task losses alone."""
+def _jax_task_losses_function(model, variables):
+    """`(values, other_values, x, y, sample_weight) → every task's loss` (in
+    `model.task_names` order), with `variables` taking `values` and the model's
+    other variables `other_values` (none is baked into a compiled function), and
+    the list of those other variables."""
+    ids = {id(v) for v in variables}
+    others = [v for v in model.variables if id(v) not in ids]
+    names = model.task_names
+
+    def task_losses(values, other_values, x, y, sample_weight):
+        mapping = list(zip(variables, values)) + list(zip(others, other_values))
+        with keras.StatelessScope(state_mapping=mapping):
+            losses = model.task_loss_values(y, model(x, training=False), sample_weight)
+        return keras.ops.stack([losses[n] for n in names])
+
+    return task_losses, others
+
+
+def _jax_task_gradients(model, variables, count):
+    """A jitted `(values, other_values, x, y, sample_weight, ids) → (losses of tasks
+    ids, their Jacobian with respect to variables)` (one compilation per batch
+    shape; op by op, JAX would compile every primitive for every new shape) and
+    the model's other variables."""
     import jax
 
     cache = _JAX_FUNCTIONS.setdefault(model, {})
-    key = (tuple(id(v) for v in variables), names)
+    key = ("gradients", tuple(id(v) for v in variables), count)
     if key not in cache:
-        ids = {id(v) for v in variables}
-        others = [v for v in model.variables if id(v) not in ids]
+        task_losses, others = _jax_task_losses_function(model, variables)
 
-        def task_losses(values, other_values, x, y, sample_weight):
-            mapping = list(zip(variables, values)) + list(zip(others, other_values))
-            with keras.StatelessScope(state_mapping=mapping):
-                losses = model.task_loss_values(y, model(x, training=False), sample_weight)
-            vector = keras.ops.stack([losses[n] for n in names])
+        def chosen(values, other_values, x, y, sample_weight, ids):
+            vector = task_losses(values, other_values, x, y, sample_weight)[ids]
             return vector, vector
 
-        def function(values, other_values, x, y, sample_weight):
-            jacobian, vector = jax.jacrev(task_losses, has_aux=True)(
-                values, other_values, x, y, sample_weight)
+        def function(values, other_values, x, y, sample_weight, ids):
+            jacobian, vector = jax.jacrev(chosen, has_aux=True)(
+                values, other_values, x, y, sample_weight, ids)
             return vector, jacobian
 
-        cache[key] = (jax.jit(function), others, jax.jit(task_losses))
+        cache[key] = (jax.jit(function), others)
     return cache[key]
+
+
+def _jax_task_losses(model):
+    """A jitted `(other_values, x, y, sample_weight) → every task's loss` and the
+    model's variables it takes."""
+    import jax
+
+    cache = _JAX_FUNCTIONS.setdefault(model, {})
+    if "losses" not in cache:
+        task_losses, others = _jax_task_losses_function(model, [])
+        cache["losses"] = (
+            jax.jit(lambda other_values, x, y, w: task_losses([], other_values, x, y, w)),
+            others)
+    return cache["losses"]
 
 
 def task_loss_values_now(model, x, y, sample_weight, names):
     """`{task: float}`, the unweighted task losses of one batch in inference mode,
-    through a compiled forward pass (an op-by-op call costs more than a training
-    step; on JAX, `predict_on_batch` inside `fit` would reset the trainer's state)."""
+    through a compiled forward pass and loss (op by op, it costs more than a
+    training step; on JAX, `predict_on_batch` inside `fit` would reset the
+    trainer's state)."""
     backend = keras.config.backend()
     if backend == "jax":
-        _, others, losses = _jax_task_gradients(model, [], tuple(names))
-        vector = np.asarray(losses([], [v.value for v in others], x, y, sample_weight)[0])
-        return {n: float(vector[i]) for i, n in enumerate(names)}
-    y_pred = model.predict_on_batch(x) if backend == "tensorflow" else model(x, training=False)
-    losses = model.task_loss_values(y, y_pred, sample_weight)
-    return {n: float(keras.ops.convert_to_numpy(losses[n])) for n in names}
+        function, others = _jax_task_losses(model)
+        vector = np.asarray(function([v.value for v in others], x, y, sample_weight))
+    elif backend == "tensorflow" and not _in_tf_strategy():
+        vector = _tf_task_losses(model)(x, y, sample_weight).numpy()
+    else:
+        # A distributed model predicts through its strategy (`predict_on_batch`).
+        y_pred = model.predict_on_batch(x) if backend == "tensorflow" else model(x, training=False)
+        losses = model.task_loss_values(y, y_pred, sample_weight)
+        vector = [keras.ops.convert_to_numpy(losses[n]) for n in model.task_names]
+    every = dict(zip(model.task_names, vector))
+    return {n: float(every[n]) for n in names}
 
 
 def first_batch(data):

@@ -2,6 +2,7 @@
 
 import keras
 import numpy as np
+import pytest
 
 from keras_mtl import LabeledTexts, make_dataset
 from keras_mtl.callbacks.task_gradients import task_losses_and_gradients
@@ -49,3 +50,32 @@ def test_absent_labels_add_exactly_zero():
     x4, y4, w4 = batch(model, TEXTS[1:3], intents[1:], slots[1:])
     _, grads4 = task_losses_and_gradients(model, x4, y4, w4, variables)
     np.testing.assert_allclose(grads4["intent"], grads["intent"], rtol=1e-4, atol=1e-6)
+
+
+def test_task_gradients_on_labelled_parts_equal_a_training_step():
+    """Each task's gradient is taken on the examples holding its labels only (padded
+    with masked copies on JAX); it equals the gradient of one step of Keras' own
+    training on the whole batch with that task alone weighted."""
+    from keras_mtl import MultiTaskModel, TaskSpec
+    from tests.callbacks.task_affinity_test import dropout_free_model
+
+    base = dropout_free_model()
+    tasks = [TaskSpec.from_config({**spec.get_config(), "dropout": 0.0}) for spec in base.tasks]
+    model = MultiTaskModel(base.backbone, tasks, preprocessor=base.preprocessor)
+    model.compile(keras.optimizers.SGD(1.0))
+    # intent labels examples 1-3, slots examples 0 and 2: two different parts.
+    intents = [None] + INTENT_LABELS[1:4]
+    slots = [SLOT_LABELS[0], None, SLOT_LABELS[2], None]
+    x, y, w = batch(model, TEXTS[:4], intents, slots)
+    variables = model.trainable_variables
+    losses, grads = task_losses_and_gradients(model, x, y, w, variables)
+    start = model.get_weights()
+    for task in ("intent", "slots"):
+        model.set_weights(start)
+        model.compile(keras.optimizers.SGD(1.0),
+                      loss_weights={name: float(name == task) for name in ("intent", "slots")})
+        before = np.concatenate([np.ravel(keras.ops.convert_to_numpy(v)) for v in variables])
+        logs = model.train_on_batch(x, y, w, return_dict=True)
+        after = np.concatenate([np.ravel(keras.ops.convert_to_numpy(v)) for v in variables])
+        np.testing.assert_allclose(before - after, grads[task], rtol=1e-3, atol=2e-6)
+        assert logs[f"{task}_loss"] == pytest.approx(losses[task], rel=1e-5)
