@@ -170,8 +170,8 @@ def _tf_task_gradients(model, variables, count):
     """`(x, y, sample_weight, ids) → (losses of tasks ids, [per task: gradients of
     variables])` for `count` task ids, a `tf.function` (one graph for all batch
     shapes after the second; eager, each backward pass costs more than a
-    training step). Under a distribution strategy it stays eager: there the
-    variables are mirrored, and the graph is not tested."""
+    training step). Under a distribution strategy it runs in a replica context
+    (`_in_one_replica`)."""
     import tensorflow as tf
 
     names = model.task_names
@@ -209,14 +209,31 @@ def _in_tf_strategy():
     return tf.distribute.has_strategy()
 
 
+def _in_one_replica(function):
+    """`function` run in a replica context (a distributed variable's gradient
+    cannot be taken outside one), compiled with the strategy's `run` inside. Every
+    replica computes the same values on the same batch; the first's are returned."""
+    import tensorflow as tf
+
+    strategy = tf.distribute.get_strategy()
+    compiled = tf.function(lambda *args: strategy.run(function, args), reduce_retracing=True)
+
+    def run(*args):
+        if not tf.distribute.in_cross_replica_context():
+            return function(*args)
+        return strategy.experimental_local_results(compiled(*args))[0]
+
+    return run
+
+
 def _cached_tf_function(model, key, function):
     import tensorflow as tf
 
-    if _in_tf_strategy():
-        return function
     cache = _TF_FUNCTIONS.setdefault(model, {})
+    key = (key, _in_tf_strategy() and id(tf.distribute.get_strategy()))
     if key not in cache:
-        cache[key] = tf.function(function, reduce_retracing=True)
+        cache[key] = (_in_one_replica(function) if _in_tf_strategy() else
+                      tf.function(function, reduce_retracing=True))
     return cache[key]
 
 
@@ -284,17 +301,15 @@ def task_loss_values_now(model, x, y, sample_weight, names):
     """`{task: float}`, the unweighted task losses of one batch in inference mode,
     through a compiled forward pass and loss (op by op, it costs more than a
     training step; on JAX, `predict_on_batch` inside `fit` would reset the
-    trainer's state)."""
+    trainer's state; under a TF distribution strategy, in one replica)."""
     backend = keras.config.backend()
     if backend == "jax":
         function, others = _jax_task_losses(model)
         vector = np.asarray(function([v.value for v in others], x, y, sample_weight))
-    elif backend == "tensorflow" and not _in_tf_strategy():
+    elif backend == "tensorflow":
         vector = _tf_task_losses(model)(x, y, sample_weight).numpy()
     else:
-        # A distributed model predicts through its strategy (`predict_on_batch`).
-        y_pred = model.predict_on_batch(x) if backend == "tensorflow" else model(x, training=False)
-        losses = model.task_loss_values(y, y_pred, sample_weight)
+        losses = model.task_loss_values(y, model(x, training=False), sample_weight)
         vector = [keras.ops.convert_to_numpy(losses[n]) for n in model.task_names]
     every = dict(zip(model.task_names, vector))
     return {n: float(every[n]) for n in names}
