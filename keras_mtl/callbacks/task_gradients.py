@@ -229,10 +229,11 @@ def _in_one_replica(function):
 def _cached_tf_function(model, key, function):
     import tensorflow as tf
 
+    distributed = _in_tf_strategy()
     cache = _TF_FUNCTIONS.setdefault(model, {})
-    key = (key, _in_tf_strategy() and id(tf.distribute.get_strategy()))
+    key = (key, distributed and id(tf.distribute.get_strategy()))
     if key not in cache:
-        cache[key] = (_in_one_replica(function) if _in_tf_strategy() else
+        cache[key] = (_in_one_replica(function) if distributed else
                       tf.function(function, reduce_retracing=True))
     return cache[key]
 
