@@ -135,6 +135,7 @@ class TaskAffinity(keras.callbacks.Callback):
         # cannot change any loss measured here.
         read = [value[rows[k]] if k in rows else value for k, value in enumerate(original)]
         step = self._lookahead_step(variables, read, rows)
+        jax = keras.config.backend() == "jax"
         try:
             for i, task in enumerate(names):
                 if task not in present:
@@ -144,7 +145,10 @@ class TaskAffinity(keras.callbacks.Callback):
                         value = original[k]
                         value[rows[k]] = read[k] - delta
                         try:
-                            variables[k].assign(value)
+                            # JAX may adopt a numpy array's memory on assignment
+                            # and `value` is put back in place below: it gets a
+                            # copy (TensorFlow and torch copy into the variable).
+                            variables[k].assign(value.copy() if jax else value)
                         finally:
                             value[rows[k]] = read[k]
                     else:
