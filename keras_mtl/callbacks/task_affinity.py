@@ -8,7 +8,7 @@ import numpy as np
 
 from keras_mtl.callbacks.epoch_state import EpochStates
 from keras_mtl.callbacks.task_gradients import (
-    shared_variables, task_loss_values_now, task_losses_and_gradients,
+    labelled_tasks, shared_variables, task_loss_values_now, task_losses_and_gradients,
 )
 from keras_mtl.checks import check_number
 from keras_mtl.transfer.grouping import json_matrix
@@ -191,7 +191,7 @@ class TaskAffinity(keras.callbacks.Callback):
                 batch = tuple(_first_rows(part, self.batch_size) for part in batch)
             batches.append(batch)
             weights = batch[2] if len(batch) > 2 else None
-            missing -= set(_labelled_tasks(names, batch[1], weights))
+            missing -= set(labelled_tasks(self.model, names, batch[1], weights))
         return batches
 
     def _lookahead_step(self, variables, values, rows):
@@ -258,7 +258,7 @@ def _mean_over_batches(model, batches, variables, names, rows=None):
     sums, grads, counts = {}, {}, {}
     for x, y, *rest in batches:
         weights = rest[0] if rest else None
-        labelled = _labelled_tasks(names, y, weights)
+        labelled = labelled_tasks(model, names, y, weights)
         if not labelled:
             continue
         losses, gradients = task_losses_and_gradients(model, x, y, weights, variables,
@@ -281,7 +281,7 @@ def _batch_losses(model, batches, names):
     sums, counts = {}, {}
     for x, y, *rest in batches:
         weights = rest[0] if rest else None
-        labelled = _labelled_tasks(names, y, weights)
+        labelled = labelled_tasks(model, names, y, weights)
         if not labelled:
             continue
         losses = task_loss_values_now(model, x, y, weights, names)
@@ -295,8 +295,3 @@ def _first_rows(part, count):
     if isinstance(part, dict):
         return {key: value[:count] for key, value in part.items()}
     return None if part is None else part[:count]
-
-
-def _labelled_tasks(names, y, weights):
-    weights = weights if isinstance(weights, dict) else {}
-    return [n for n in names if n in y and (n not in weights or np.asarray(weights[n]).any())]

@@ -72,24 +72,40 @@ def task_losses_and_gradients(model, x, y, sample_weight, variables, names=None,
     return {name: losses[name] for name in names}, {name: grads[name] for name in names}
 
 
+def label_masks(model, y, sample_weight):
+    """`{task: float32 mask}` for the model's tasks in `y`: the task's sample
+    weights where given, else where its targets hold a label."""
+    weights = sample_weight if isinstance(sample_weight, dict) else {}
+    masks = {}
+    for name, target in y.items():
+        if name not in model.task_names:
+            continue
+        mask = weights.get(name)
+        if mask is None:
+            task_type = model.get_task(name).task_type
+            mask = task_type.label_present(keras.ops.convert_to_tensor(target))
+        masks[name] = np.asarray(keras.ops.convert_to_numpy(mask), "float32")
+    return masks
+
+
+def labelled_tasks(model, names, y, sample_weight):
+    """The tasks of `names` with at least one label in the batch."""
+    masks = label_masks(model, y, sample_weight)
+    return [name for name in names if name in masks and masks[name].any()]
+
+
 def labelled_parts(model, names, x, y, sample_weight):
     """`[(tasks, (x, y, sample_weight))]`: for each set of `names` that label the
     same examples, the batch cut to those examples (in batch order), with every
     task's mask explicit in `sample_weight` and zero for the tasks outside the set.
     On JAX a part is padded to a multiple of `JAX_ROWS` examples with masked
     copies of its first example."""
-    weights = sample_weight if isinstance(sample_weight, dict) else {}
     size = int(np.shape(keras.tree.flatten(x)[0])[0])
-    masks, groups = {}, {}
-    known = set(model.task_names)
-    y = {name: target for name, target in y.items() if name in known}
-    for name, target in y.items():
-        mask = weights.get(name)
-        if mask is None:
-            task_type = model.get_task(name).task_type
-            mask = task_type.label_present(keras.ops.convert_to_tensor(target))
-        masks[name] = np.asarray(keras.ops.convert_to_numpy(mask), "float32")
-        labelled = np.flatnonzero(masks[name].reshape(size, -1).max(axis=1) > 0)
+    masks = label_masks(model, y, sample_weight)
+    y = {name: y[name] for name in masks}
+    groups = {}
+    for name, mask in masks.items():
+        labelled = np.flatnonzero(mask.reshape(size, -1).max(axis=1) > 0)
         if name in names and labelled.size:
             groups.setdefault(labelled.tobytes(), (labelled, []))[1].append(name)
     multiple = JAX_ROWS if keras.config.backend() == "jax" else 1

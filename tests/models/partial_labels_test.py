@@ -79,3 +79,19 @@ def test_task_gradients_on_labelled_parts_equal_a_training_step():
         after = np.concatenate([np.ravel(keras.ops.convert_to_numpy(v)) for v in variables])
         np.testing.assert_allclose(before - after, grads[task], rtol=1e-3, atol=2e-6)
         assert logs[f"{task}_loss"] == pytest.approx(losses[task], rel=1e-5)
+
+
+def test_labelled_tasks_read_the_weights_or_else_the_targets():
+    """Which tasks a batch labels: from the sample weights where given, else from
+    the targets (a batch without sample weights whose intents are all absent
+    labels slots only)."""
+    from keras_mtl.callbacks.task_gradients import labelled_tasks
+
+    model = tiny_model()
+    names = model.task_names
+    x, y, w = batch(model, TEXTS[:2], [None, None], SLOT_LABELS[:2])
+    assert labelled_tasks(model, names, y, w) == ["slots"]
+    assert labelled_tasks(model, names, y, None) == ["slots"]
+    x, y, w = batch(model, TEXTS[:2], INTENT_LABELS[:2], [None, None])
+    assert labelled_tasks(model, names, y, None) == ["intent"]
+    assert labelled_tasks(model, ["slots"], y, w) == []
