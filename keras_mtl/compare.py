@@ -37,7 +37,9 @@ from keras_mtl.checks import check_number
 from keras_mtl.config import ConfigError, resolve_config
 from keras_mtl.errors import ArtifactError
 from keras_mtl.metrics.delta_m import primary_metric
-from keras_mtl.metrics.significance import corpus_score, mean_score, paired_bootstrap, seed_mean
+from keras_mtl.metrics.significance import (
+    corpus_score, entity_score, mean_score, paired_bootstrap, seed_mean,
+)
 from keras_mtl.models.multi_task_model import SHARING_MODES
 from keras_mtl.compare_report import (
     ALPHA, BOOTSTRAP_SEED, RESAMPLES, build_report, format_rate, format_report, write_report,
@@ -573,6 +575,14 @@ def _task_score(spec, metric, gold, predicted):
     if (metric == "accuracy" and not spec.token_level and right is not None
             and math.isclose(metrics[metric], float(np.mean(right)))):
         return mean_score(right)
+    if metric in ("precision", "recall", "f1") and spec.token_level:
+        from keras_mtl.metrics.entity_f1 import entity_counts
+
+        tags = [[tag if tag is not None else "O" for tag in row] for row in predicted]
+        score = entity_score(entity_counts(gold, tags), metric)
+        if math.isclose(float(score(np.arange(len(gold))[np.newaxis])[0]), metrics[metric],
+                        rel_tol=1e-12, abs_tol=1e-12):
+            return score  # the same metric from per-sentence counts: no re-evaluation
 
     def metric_of(indices):
         return spec.task_type.evaluate(

@@ -12,7 +12,8 @@ examples (numpy only).
 
 A score is a function from an `(R, n)` array of example indices (one resample a
 row) to R metric values: `mean_score` for a metric that is a mean over examples
-(accuracy), `corpus_score` for any other (entity F1 over the resample's spans),
+(accuracy), `entity_score` for entity precision / recall / F1 (from per-sentence counts),
+`corpus_score` for any other (the metric recomputed on each resample),
 `seed_mean` to average a system's seeds on each resample.
 """
 
@@ -91,6 +92,27 @@ def corpus_score(metric):
     """The score of any metric of a list of example indices (`metric(indices)` →
     float), computed on each resample in turn (e.g. entity F1 over its spans)."""
     return lambda indices: np.array([metric(row) for row in indices], "float64")
+
+
+def entity_score(counts, metric):
+    """The score of entity `metric` ("precision", "recall" or "f1", micro over the
+    resample's sentences, as `entity_scores`) from per-sentence `(gold, predicted,
+    correct)` counts (`entity_f1.entity_counts`), vectorised over resamples."""
+    if metric not in ("precision", "recall", "f1"):
+        raise ValueError(f"entity_score scores precision, recall or f1, not {metric!r}.")
+    counts = np.asarray(counts, "float64").reshape(-1, 3)
+
+    def score(indices):
+        gold, predicted, correct = (counts[:, k][indices].sum(axis=1) for k in range(3))
+        precision = np.divide(correct, predicted, out=np.zeros_like(correct), where=predicted > 0)
+        recall = np.divide(correct, gold, out=np.zeros_like(correct), where=gold > 0)
+        if metric != "f1":
+            return precision if metric == "precision" else recall
+        total = precision + recall
+        return np.divide(2 * precision * recall, total, out=np.zeros_like(total),
+                         where=total > 0)
+
+    return score
 
 
 def seed_mean(scores):

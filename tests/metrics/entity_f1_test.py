@@ -39,3 +39,30 @@ def test_matches_seqeval_on_random_sequences():
 def test_length_mismatch_is_refused():
     with pytest.raises(ValueError, match="Sentence 0: 2 gold tags but 1 predicted"):
         entity_scores([["O", "O"]], [["O"]])
+
+
+@pytest.mark.parametrize("metric", ["precision", "recall", "f1"])
+def test_bootstrap_score_from_counts_equals_rescoring_each_resample(metric):
+    """The vectorised entity score a bootstrap uses (per-sentence counts summed over
+    the resample) equals `entity_scores` run on every resample's sentences."""
+    import numpy as np
+
+    from keras_mtl.metrics.entity_f1 import entity_counts
+    from keras_mtl.metrics.significance import corpus_score, entity_score
+
+    rng = random.Random(1)
+    tags = ["O", "O", "O", "B-city", "I-city", "B-day", "I-day", "I-x"]
+    gold = [[rng.choice(tags) for _ in range(rng.randint(1, 9))] for _ in range(60)]
+    predicted = [[t if rng.random() < 0.6 else rng.choice(tags) for t in seq] for seq in gold]
+    predicted[0] = ["O"] * len(gold[0])  # sentences without entities, predicted or gold
+    gold[1] = ["O"] * len(gold[1])
+    fast = entity_score(entity_counts(gold, predicted), metric)
+    slow = corpus_score(lambda rows: entity_scores([gold[i] for i in rows],
+                                                   [predicted[i] for i in rows])[metric])
+    indices = np.random.default_rng(0).integers(0, 60, size=(50, 60))
+    indices[0] = 0  # a resample of one sentence without any predicted entity
+    np.testing.assert_allclose(fast(indices), slow(indices), rtol=1e-12, atol=1e-15)
+    assert fast(np.arange(60)[np.newaxis])[0] == pytest.approx(
+        entity_scores(gold, predicted)[metric], rel=1e-12)
+    with pytest.raises(ValueError, match="token_accuracy"):
+        entity_score(entity_counts(gold, predicted), "token_accuracy")
