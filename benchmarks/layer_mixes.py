@@ -23,7 +23,9 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from keras_mtl.plotting import read_history  # noqa: E402
+from keras_mtl.plotting import (  # noqa: E402
+    layer_mix_columns, plot_layer_attention, read_history,
+)
 
 
 def _kept_epoch(run, epochs):
@@ -55,21 +57,11 @@ def read_runs(folder, variant, rate):
     return runs
 
 
-def layer_columns(history):
-    """`{task: [column of layer 0, 1, …]}` from `<task>_layer_mix_<k>` columns."""
-    columns = {}
-    for key in history:
-        match = re.fullmatch(r"(.+)_layer_mix_(\d+)", key)
-        if match:
-            columns.setdefault(match[1], {})[int(match[2])] = key
-    if not columns:
-        raise SystemExit("The histories have no '<task>_layer_mix_<k>' columns: not an "
-                         "attention-sharing variant.")
-    return {task: [keys[k] for k in sorted(keys)] for task, keys in columns.items()}
-
-
 def summarise(runs):
-    tasks = layer_columns(next(iter(runs.values()))[0])
+    try:
+        tasks = layer_mix_columns(next(iter(runs.values()))[0])
+    except ValueError as error:
+        raise SystemExit(f"{error} Not an attention-sharing variant?") from None
     summary = {}
     for task, keys in tasks.items():
         kept = {seed: [float(history[key][epoch - 1]) for key in keys]
@@ -80,35 +72,6 @@ def summarise(runs):
                          if len(values) > 1 else None,
                          "seeds": {str(seed): np.round(v, 4).tolist() for seed, v in kept.items()}}
     return tasks, summary
-
-
-def plot(runs, tasks, path, title):
-    from matplotlib.ticker import MaxNLocator
-
-    from keras_mtl.plotting import new_figure
-
-    figure, axes = new_figure(1, len(tasks), figsize=(4.2 * len(tasks), 3.4),
-                              squeeze=False, sharey=True)
-    colours = ["C0", "C1", "C2", "C3", "C4", "C5", "C6", "C7"]
-    for axis, (task, keys) in zip(axes[0], tasks.items()):
-        for k, key in enumerate(keys):
-            colour = colours[k % len(colours)]
-            curves = [np.asarray(history[key], float) for history, _ in runs.values()]
-            for curve in curves:
-                axis.plot(range(1, len(curve) + 1), curve, color=colour, alpha=0.25)
-            length = min(len(c) for c in curves)
-            mean = np.mean([c[:length] for c in curves], axis=0)
-            axis.plot(range(1, length + 1), mean, color=colour, marker="o", markersize=3,
-                      label="embeddings" if k == 0 else f"layer {k}")
-        axis.set_title(task)
-        axis.set_xlabel("epoch")
-        axis.xaxis.set_major_locator(MaxNLocator(integer=True))
-        axis.grid(alpha=0.3)
-    axes[0][0].set_ylabel("attention weight")
-    axes[0][-1].legend(fontsize=7)
-    figure.suptitle(title)
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
 
 
 def main(argv=None):
@@ -133,8 +96,9 @@ def main(argv=None):
         spread = values["std"] or [0.0] * len(values["mean"])
         print(f"{task:>12}: " + "  ".join(f"{m:.3f}±{s:.3f}" for m, s in zip(values["mean"], spread)))
     if args.plot:
-        plot(runs, tasks, args.plot,
-             f"{args.variant} at lr {args.rate}: {len(runs)} seeds (faint) and their mean")
+        plot_layer_attention([history for history, _ in runs.values()], args.plot,
+                             f"{args.variant} at lr {args.rate}: {len(runs)} seeds (faint) "
+                             "and their mean")
 
 
 if __name__ == "__main__":

@@ -5,6 +5,8 @@ import csv
 import math
 import re
 
+import numpy as np
+
 
 def read_history(path):
     """A `history.csv` (Keras `CSVLogger`) as `{column: [values per epoch]}`.
@@ -73,20 +75,9 @@ def plot_training(history, path, title=None):
     return list(panels)
 
 
-def plot_layer_attention(history, path, title=None):
-    """Draws each task's layer-attention weights per epoch into a PNG.
-
-    One panel per task, one line per layer output (`<task>_layer_mix_<k>`
-    columns, written by `LayerAttentionLog`): where the task reads the encoder,
-    and how that moved while training.
-
-    Returns:
-        the tasks drawn.
-    """
-    from matplotlib.ticker import MaxNLocator
-
-    if isinstance(history, str):
-        history = read_history(history)
+def layer_mix_columns(history):
+    """`{task: [its column of layer output 0, 1, …]}` from a history's
+    `<task>_layer_mix_<k>` columns (written by `LayerAttentionLog`)."""
     columns = {}
     for key in history:
         match = re.fullmatch(r"(.+)_layer_mix_(\d+)", key)
@@ -95,12 +86,38 @@ def plot_layer_attention(history, path, title=None):
     if not columns:
         raise ValueError("The history has no '<task>_layer_mix_<k>' columns "
                          "(a model trained with sharing='attention' and LayerAttentionLog).")
+    return {task: [keys[k] for k in sorted(keys)] for task, keys in columns.items()}
+
+
+def plot_layer_attention(history, path, title=None):
+    """Draws each task's layer-attention weights per epoch into a PNG.
+
+    One panel per task, one line per layer output (`<task>_layer_mix_<k>`
+    columns, written by `LayerAttentionLog`): where the task reads the encoder,
+    and how that moved while training. `history` is a history (dict or CSV
+    path) or a list of them (several seeds): then each run is drawn faint and
+    their mean per epoch on top.
+
+    Returns:
+        the tasks drawn.
+    """
+    from matplotlib.ticker import MaxNLocator
+
+    histories = history if isinstance(history, list) else [history]
+    histories = [read_history(h) if isinstance(h, str) else h for h in histories]
+    columns = layer_mix_columns(histories[0])
     figure, axes = new_figure(1, len(columns), figsize=(4.2 * len(columns), 3.4),
                                 squeeze=False, sharey=True)
     for axis, (task, keys) in zip(axes[0], columns.items()):
-        for k in sorted(keys):
-            values = history[keys[k]]
-            axis.plot(range(1, len(values) + 1), values, marker="o",
+        for k, key in enumerate(keys):
+            curves = [np.asarray(h[key], float) for h in histories]
+            colour = f"C{k % 10}"
+            if len(curves) > 1:
+                for curve in curves:
+                    axis.plot(range(1, len(curve) + 1), curve, color=colour, alpha=0.25)
+            length = min(len(c) for c in curves)
+            axis.plot(range(1, length + 1), np.mean([c[:length] for c in curves], axis=0),
+                      color=colour, marker="o", markersize=3 if len(curves) > 1 else 6,
                       label="embeddings" if k == 0 else f"layer {k}")
         axis.set_title(task)
         axis.set_xlabel("epoch")
