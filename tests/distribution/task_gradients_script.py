@@ -2,7 +2,8 @@
 
 Usage: python task_gradients_script.py mirrored|data_parallel
 Prints one JSON line: the largest difference between the losses and gradients on two
-replicas and on one device, and the affinity measured while fitting on two replicas.
+replicas and on one device, the affinity measured while fitting on two replicas, and
+the error a gradient method (PCGrad, FAMO) raises there.
 """
 
 import json
@@ -23,6 +24,7 @@ import numpy as np  # noqa: E402
 from keras_mtl import make_dataset  # noqa: E402
 from keras_mtl.callbacks import TaskAffinity  # noqa: E402
 from keras_mtl.callbacks.task_gradients import task_losses_and_gradients  # noqa: E402
+from keras_mtl.errors import ConfigError  # noqa: E402
 from tests.conftest import tiny_data, tiny_model  # noqa: E402
 
 keras.utils.set_random_seed(0)
@@ -39,6 +41,15 @@ with distribution.distribution_scope(strategy) as dist:
     losses, grads = task_losses_and_gradients(model, *batch, model.trainable_variables)
     affinity = TaskAffinity(data, every=2)
     model.fit(data, epochs=1, verbose=0, callbacks=[affinity])
+    refused = {}
+    for method in ("pcgrad", "famo"):
+        conflicted = tiny_model(gradient_method=method)
+        conflicted.compile(keras.optimizers.SGD(0.1))
+        try:
+            conflicted.fit(data, epochs=1, verbose=0)
+            refused[method] = None
+        except ConfigError as error:
+            refused[method] = str(error)
 print(json.dumps({
     "replicas": dist.num_replicas,
     "loss_difference": max(abs(losses[t] - want_losses[t]) for t in want_losses),
@@ -46,4 +57,5 @@ print(json.dumps({
     "gradient_size": max(float(np.abs(g).max()) for g in want_grads.values()),
     "measurements": len(affinity.measurements),
     "finite": bool(np.isfinite(affinity.mean("tag")).all()),
+    "refused": refused,
 }))

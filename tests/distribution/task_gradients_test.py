@@ -1,5 +1,5 @@
 """Task gradients and the affinity work on two replicas (TF MirroredStrategy, JAX
-DataParallel) and equal one device's."""
+DataParallel) and equal one device's; PCGrad and FAMO are refused there, by name."""
 
 import pytest
 
@@ -16,3 +16,5 @@ def test_task_gradients_and_affinity_on_two_replicas(strategy):
     assert report["gradient_size"] > 1e-3
     assert report["gradient_difference"] < 1e-6 * max(1.0, report["gradient_size"])
     assert report["measurements"] >= 2 and report["finite"]
+    for method, error in report["refused"].items():
+        assert error and f"gradient method '{method}' is not supported" in error
