@@ -3,8 +3,8 @@
 Reads the runs of one attention-sharing variant (`multi_attention` by default) of a
 compare output folder, or of its records (`benchmarks/compare_records.py keep`):
 each seed's `history.csv` (the `<task>_layer_mix_<k>` columns that
-`LayerAttentionLog` writes) and `metrics.json` or `config.json` for the epoch the run
-kept. Writes a JSON with, per task, the mix at the kept epoch (mean and std over
+`LayerAttentionLog` writes) and its `metrics.json` for the epoch the run kept (the
+last epoch where it has none). Writes a JSON with, per task, the mix at the kept epoch (mean and std over
 the seeds, and each seed's) and a PNG: one panel per task, one line per layer
 output, the mean over seeds per epoch with each seed faint behind it.
 

@@ -119,4 +119,3 @@ def entity_counts(gold_sequences, predicted_sequences):
         rows.append((len(gold_chunks), len(predicted_chunks),
                      len(gold_chunks & predicted_chunks)))
     return rows
-
