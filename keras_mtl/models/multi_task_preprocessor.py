@@ -84,7 +84,8 @@ class MultiTaskPreprocessor(keras_hub.models.Preprocessor):
             # graph mode gives the TF ops that tf.data and SavedModel use. Inputs
             # become tensors first: a Python list would retrace on every call.
             if self._graph_encode is None:
-                self._graph_encode = tf.function(self._encode, reduce_retracing=True)
+                self._graph_encode = tf.function(
+                    self._encode, reduce_retracing=True, autograph=False)
             text = tf.convert_to_tensor(text, tf.string)
             if text_pair is not None:
                 text_pair = tf.convert_to_tensor(text_pair, tf.string)

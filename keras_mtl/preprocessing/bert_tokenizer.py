@@ -59,15 +59,16 @@ def _code_point_maps():
     """
     protected = [code for a, b in words.NFD_PROTECTED for code in range(a, b + 1)]
     placeholders = [words.PROTECTED_PLACEHOLDER + i for i in range(len(protected))]
-    lowercase = {}
-    for code in range(0x110000):
-        if 0xD800 <= code <= 0xDFFF:
-            continue
-        lower = words.to_lowercase(chr(code))
-        if len(lower) == 1 and lower != chr(code):
-            lowercase[code] = ord(lower)
-        elif len(lower) > 1 and code != 0x130:
-            raise AssertionError(f"Unexpected multi-character lowercase of U+{code:04X}.")
+    # Every code point but the surrogates and "İ", lowercased as one string (about
+    # 100 times faster than one call per character): `to_lowercase` has no context
+    # rule, so the strings stay aligned unless a lowercase is longer than one.
+    chars = "".join(chr(code) for code in range(0x110000)
+                    if not 0xD800 <= code <= 0xDFFF and code != 0x130)
+    lowered = words.to_lowercase(chars)
+    if len(lowered) != len(chars):
+        longer = next(c for c in chars if len(words.to_lowercase(c)) > 1)
+        raise AssertionError(f"Unexpected multi-character lowercase of U+{ord(longer):04X}.")
+    lowercase = {ord(a): ord(b) for a, b in zip(chars, lowered) if a != b}
     for placeholder, code in zip(placeholders, protected):
         lowercase[placeholder] = ord(words.to_lowercase(chr(code)))
     return {
