@@ -68,6 +68,13 @@ def tiny_data(repeat=1):
     )
 
 
+def runs_once(reason):
+    """A mark for a test (or, as `pytestmark`, a module) that runs on the TensorFlow
+    backend only; `reason` says where the other backends' share of it is tested."""
+    return pytest.mark.skipif(keras.config.backend() != "tensorflow",
+                              reason=f"runs once, on TensorFlow: {reason}")
+
+
 @pytest.fixture
 def model():
     keras.utils.set_random_seed(0)
@@ -79,14 +86,17 @@ def data():
     return tiny_data()
 
 
-def run_fresh(code, *args):
-    """Runs `python -c code args` in a fresh process (default Keras backend, this
-    process's import path) and returns the JSON its last output line holds."""
+def run_fresh(code, *args, backend=None):
+    """Runs `python -c code args` in a fresh process (`backend`, or the default Keras
+    backend; this process's import path) and returns the JSON its last output line
+    holds."""
     import json
     import subprocess
     import sys
 
     env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
+    if backend:
+        env["KERAS_BACKEND"] = backend
     env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
     result = subprocess.run([sys.executable, "-c", code, *args], capture_output=True,
                             text=True, timeout=300, env=env)
@@ -94,26 +104,52 @@ def run_fresh(code, *args):
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+# argv: folder, inputs.json, task-type modules and a `.keras` file to export into the
+# folder first ("" when the artefacts are there already); then predicts from both.
 ARTEFACT_PREDICT = (
-    "import json, sys\nfrom keras_mtl.cli import _predict_any\n"
+    "import importlib, json, os, sys\n"
+    "import keras_mtl\n"
+    "from keras_mtl.cli import _predict_any\n"
+    "from keras_mtl.export import export_edge_bundle, export_saved_model\n"
+    "folder = sys.argv[1]\n"
+    "for module in json.loads(sys.argv[3]): importlib.import_module(module)\n"
+    "if sys.argv[4]:\n"
+    "    model = keras_mtl.load_model(sys.argv[4])\n"
+    "    export_saved_model(model, os.path.join(folder, 'serving', '1'))\n"
+    "    export_edge_bundle(model, os.path.join(folder, 'edge'))\n"
     "texts, pairs = json.loads(open(sys.argv[2]).read())\n"
-    "tasks, out = _predict_any(sys.argv[1], texts, pairs)\n"
-    "print(json.dumps({t: o['labels'] for t, o in out.items()}))\n"
+    "labels = []\n"
+    "for path in (os.path.join('serving', '1'), 'edge'):\n"
+    "    tasks, out = _predict_any(os.path.join(folder, path), texts, pairs)\n"
+    "    labels.append({t: o['labels'] for t, o in out.items()})\n"
+    "print(json.dumps(labels))\n"
 )
 
 
 def artefact_labels(model, folder, texts, pairs=None):
     """Exports `model` as a SavedModel and an edge bundle under `folder`, and returns
-    `[saved_model_labels, edge_labels]` (dict task → labels), each predicted in a
-    fresh process the way `keras-mtl predict` does."""
+    `[saved_model_labels, edge_labels]` (dict task → labels), predicted from the two
+    artefacts in a fresh process the way `keras-mtl predict` does.
+
+    On TensorFlow the artefacts are exported here. On JAX and torch the exporters
+    save the model as `.keras` and export it in a TensorFlow process
+    (`export/tensorflow_process.py`, tested on every backend in tests/export/); here
+    that process is the fresh one, so one TensorFlow start-up serves both the
+    exports and the predictions."""
     import json
 
     from keras_mtl.export import export_edge_bundle, export_saved_model
 
-    export_saved_model(model, os.path.join(folder, "serving", "1"))
-    export_edge_bundle(model, os.path.join(folder, "edge"))
+    if keras.config.backend() == "tensorflow":
+        export_saved_model(model, os.path.join(folder, "serving", "1"))
+        export_edge_bundle(model, os.path.join(folder, "edge"))
+        to_export = ""
+    else:
+        to_export = os.path.join(folder, "exported_from_" + keras.config.backend() + ".keras")
+        model.save(to_export)
     inputs = os.path.join(folder, "inputs.json")
     with open(inputs, "w", encoding="utf-8") as f:
         json.dump([texts, pairs], f)
-    return [run_fresh(ARTEFACT_PREDICT, os.path.join(folder, path), inputs)
-            for path in (os.path.join("serving", "1"), "edge")]
+    modules = sorted({type(spec.task_type).__module__ for spec in model.tasks})
+    return run_fresh(ARTEFACT_PREDICT, folder, inputs, json.dumps(modules), to_export,
+                     backend="tensorflow")

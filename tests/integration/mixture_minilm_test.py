@@ -8,8 +8,10 @@ import pytest
 
 from keras_mtl.datasets import load_vader, load_wnut16
 from keras_mtl.training import evaluate_model, load_run, train
+from tests.conftest import runs_once
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, runs_once(
+    "the mixture is backend-independent; tests/data/ fits one on every backend")]
 
 CONFIG = {
     "name": "mixture_minilm2",
