@@ -4,19 +4,16 @@ import json
 import re
 import os
 
-import keras
 import pytest
 import yaml
 
 from keras_mtl import cli
 from tests.compare_test import TASKS, tiny_rows, tiny_run_config
+from tests.conftest import runs_once
 from tests.resume_test import tiny_preset  # noqa: F401  (fixture)
 
 
-@pytest.mark.skipif(
-    keras.config.backend() != "tensorflow",
-    reason="orchestration only (the callback and the sharing are tested per backend)",
-)
+@runs_once("orchestration only (the callback and the sharing are tested per backend)")
 def test_affinity_run_with_attention_sharing(tiny_preset, tmp_path, capsys):  # noqa: F811
     rows = tiny_rows()
     path = tiny_run_config(tmp_path, tiny_preset, "tiny_affinity",

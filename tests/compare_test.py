@@ -6,7 +6,6 @@ import json
 import math
 import os
 
-import keras
 import numpy as np
 import pytest
 import yaml
@@ -24,6 +23,7 @@ from keras_mtl.metrics.significance import (
     corpus_score, mean_score, paired_bootstrap, seed_mean, t_interval,
 )
 from keras_mtl.tasks import TaskSpec
+from tests.conftest import runs_once
 from tests.resume_test import tiny_preset  # noqa: F401  (fixture)
 
 TASKS = [
@@ -363,11 +363,8 @@ def history(path):
         return list(csv.DictReader(f))
 
 
-# Jobs that only orchestrate training runs (tested per backend elsewhere): run once.
-orchestration_only = pytest.mark.skipif(
-    keras.config.backend() != "tensorflow",
-    reason="orchestration only (training itself is tested per backend); runs once",
-)
+# Jobs that only orchestrate training runs (tested per backend elsewhere).
+orchestration_only = runs_once("orchestration only (training itself is tested per backend)")
 
 
 @orchestration_only

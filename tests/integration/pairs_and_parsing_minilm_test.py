@@ -6,20 +6,16 @@ other backends)."""
 
 import os
 
-import keras
 import numpy as np
 import pytest
 
 from keras_mtl.tasks.spanning_tree import is_tree
 from keras_mtl.training import load_run, train
-from tests.conftest import artefact_labels
+from tests.conftest import artefact_labels, runs_once
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration,
+              runs_once("the tiny-model tests cover the other backends")]
 EWT = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "data", "ud_english_ewt")
-@pytest.fixture(autouse=True)
-def tensorflow_only():
-    if keras.config.backend() != "tensorflow":
-        pytest.skip("real-data export check runs once, on the TensorFlow backend")
 
 
 def test_atis_intent_and_lee_pairs_in_one_model(tmp_path):
