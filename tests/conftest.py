@@ -139,6 +139,7 @@ def artefact_labels(model, folder, texts, pairs=None):
     import json
 
     from keras_mtl.export import export_edge_bundle, export_saved_model
+    from keras_mtl.export.tensorflow_process import task_type_modules
 
     if keras.config.backend() == "tensorflow":
         export_saved_model(model, os.path.join(folder, "serving", "1"))
@@ -150,6 +151,6 @@ def artefact_labels(model, folder, texts, pairs=None):
     inputs = os.path.join(folder, "inputs.json")
     with open(inputs, "w", encoding="utf-8") as f:
         json.dump([texts, pairs], f)
-    modules = sorted({type(spec.task_type).__module__ for spec in model.tasks})
+    modules = task_type_modules(model)
     return run_fresh(ARTEFACT_PREDICT, folder, inputs, json.dumps(modules), to_export,
                      backend="tensorflow")

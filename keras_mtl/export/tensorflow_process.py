@@ -14,12 +14,17 @@ import sys
 import tempfile
 
 
+def task_type_modules(model):
+    """The modules that define `model`'s task types, for a fresh process to import."""
+    return sorted({type(spec.task_type).__module__ for spec in model.tasks})
+
+
 def export_through_tensorflow(model, exporter, path, **options):
     """Calls `keras_mtl.export.<exporter>(model, path, **options)` under TensorFlow."""
     with tempfile.TemporaryDirectory() as tmp:
         keras_path = os.path.join(tmp, "model.keras")
         model.save(keras_path)
-        modules = sorted({type(spec.task_type).__module__ for spec in model.tasks})
+        modules = task_type_modules(model)
         # The child sees the parent's import path: a task type defined in a
         # user's module (or a test file) imports there as it does here.
         env = dict(os.environ, KERAS_BACKEND="tensorflow",

