@@ -8,7 +8,7 @@ import numpy as np
 
 from keras_mtl.callbacks.epoch_state import EpochStates
 from keras_mtl.callbacks.task_gradients import (
-    labelled_tasks, shared_variables, task_loss_values_now, task_losses_and_gradients,
+    labelled_tasks, shared_variables, task_loss_values_at, task_losses_and_gradients,
 )
 from keras_mtl.checks import check_number
 from keras_mtl.transfer.grouping import json_matrix
@@ -130,41 +130,29 @@ class TaskAffinity(keras.callbacks.Callback):
         count = len(names)
         tag = np.full((count, count), np.nan)
         cosine = np.full((count, count), np.nan)
-        original = [np.array(keras.ops.convert_to_numpy(v)) for v in variables]
         # The lookahead moves only the embedding rows the batches read: the others
-        # cannot change any loss measured here.
-        read = [value[rows[k]] if k in rows else value for k, value in enumerate(original)]
+        # cannot change any loss measured here. The stepped values are mapped onto
+        # the variables inside one compiled loss computation; the model's variables
+        # are never written.
+        read = [_read(variable, rows.get(k)) for k, variable in enumerate(variables)]
         step = self._lookahead_step(variables, read, rows)
-        jax = keras.config.backend() == "jax"
-        try:
-            for i, task in enumerate(names):
-                if task not in present:
-                    continue
-                for k, delta in enumerate(step(grads[task])):
-                    if k in rows:  # the table itself, its rows put back after
-                        value = original[k]
-                        value[rows[k]] = read[k] - delta
-                        try:
-                            # JAX may adopt a numpy array's memory on assignment
-                            # and `value` is put back in place below: it gets a
-                            # copy (TensorFlow and torch copy into the variable).
-                            variables[k].assign(value.copy() if jax else value)
-                        finally:
-                            value[rows[k]] = read[k]
-                    else:
-                        variables[k].assign(original[k] - delta)
-                after = _batch_losses(model, batches, names)
-                for j, other in enumerate(names):
-                    if other in present and losses[other] > 0:
-                        tag[i, j] = 1.0 - after[other] / losses[other]
-        finally:
-            for variable, value in zip(variables, original):
-                variable.assign(value)
-        for i, a in enumerate(names):
-            for j, b in enumerate(names):
-                if a in present and b in present:
-                    na, nb = np.linalg.norm(grads[a]), np.linalg.norm(grads[b])
-                    cosine[i, j] = grads[a] @ grads[b] / (na * nb) if na > 0 and nb > 0 else 0.0
+        for i, task in enumerate(names):
+            if task not in present:
+                continue
+            after = _batch_losses(model, batches, names, variables, step(grads[task]), rows)
+            for j, other in enumerate(names):
+                if other in present and losses[other] > 0:
+                    tag[i, j] = 1.0 - after[other] / losses[other]
+        norms = {task: np.linalg.norm(grads[task]) for task in present}
+        for a in present:
+            for b in present:
+                i, j = names.index(a), names.index(b)
+                if j < i:
+                    cosine[i, j] = cosine[j, i]
+                elif norms[a] > 0 and norms[b] > 0:
+                    cosine[i, j] = grads[a] @ grads[b] / (norms[a] * norms[b])
+                else:
+                    cosine[i, j] = 0.0
         return tag, cosine
 
     def mean(self, kind="tag"):
@@ -195,8 +183,9 @@ class TaskAffinity(keras.callbacks.Callback):
         return batches
 
     def _lookahead_step(self, variables, values, rows):
-        """`step(flat_gradient)` → per-variable updates Δ of the model's optimizer
-        (for the rows in `rows` only, where a variable has an entry)."""
+        """`step(flat_gradient)` → the variables' `values` after one update Δ of the
+        model's optimizer (for the rows in `rows` only, where a variable has an
+        entry)."""
         optimizer = self.model.optimizer
         optimizer = getattr(optimizer, "inner_optimizer", optimizer)  # loss scaling
         lr = float(keras.ops.convert_to_numpy(optimizer.learning_rate))
@@ -228,13 +217,26 @@ class TaskAffinity(keras.callbacks.Callback):
         def step(flat):
             parts = np.split(flat, np.cumsum(sizes)[:-1])
             if not adam:
-                return [np.float32(lr) * g.reshape(v.shape) for g, v in zip(parts, values)]
-            updates = []
+                return [value - np.float32(lr) * g.reshape(value.shape)
+                        for g, value in zip(parts, values)]
+            stepped = []
             for g, value, m, v, d in zip(parts, values, moments, velocities, decays):
+                # value − (α (m + c₁g) / (√(v + c₂g²) + ε) + d), in place (a few
+                # passes over each array instead of a temporary per operation).
                 g = g.reshape(value.shape)
-                update = alpha * (m + c1 * g) / (np.sqrt(v + c2 * g * g) + epsilon)
-                updates.append(update if d is None else update + d)
-            return updates
+                update = c1 * g
+                update += m
+                update *= alpha
+                scale = c2 * g
+                scale *= g
+                scale += v
+                np.sqrt(scale, out=scale)
+                scale += epsilon
+                update /= scale
+                if d is not None:
+                    update += d
+                stepped.append(np.subtract(value, update, out=update))
+            return stepped
 
         return step
 
@@ -276,15 +278,22 @@ def _mean_over_batches(model, batches, variables, names, rows=None):
     return {t: sums[t] / counts[t] for t in sums}, grads
 
 
-def _batch_losses(model, batches, names):
-    """{task: mean loss over the batches holding its labels} (inference mode)."""
+def _read(variable, rows=None):
+    """A variable's value in numpy (only `rows` of it, where given)."""
+    value = variable if rows is None else keras.ops.take(variable, rows, axis=0)
+    return np.array(keras.ops.convert_to_numpy(value))
+
+
+def _batch_losses(model, batches, names, variables=(), values=(), rows=None):
+    """{task: mean loss over the batches holding its labels} (inference mode), with
+    `variables` taking `values` (`task_loss_values_at`)."""
     sums, counts = {}, {}
     for x, y, *rest in batches:
         weights = rest[0] if rest else None
         labelled = labelled_tasks(model, names, y, weights)
         if not labelled:
             continue
-        losses = task_loss_values_now(model, x, y, weights, names)
+        losses = task_loss_values_at(model, x, y, weights, names, variables, values, rows)
         for task in labelled:
             sums[task] = sums.get(task, 0.0) + losses[task]
             counts[task] = counts.get(task, 0) + 1

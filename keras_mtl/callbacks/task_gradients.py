@@ -202,21 +202,7 @@ def _tf_task_gradients(model, variables, count):
         return chosen, jacobian
 
     return _cached_tf_function(model, ("gradients", tuple(id(v) for v in variables), count),
-                               function)
-
-
-def _tf_task_losses(model):
-    """`(x, y, sample_weight) → every task's loss` (in `model.task_names` order), a
-    `tf.function` like `_tf_task_gradients`."""
-    import tensorflow as tf
-
-    names = model.task_names
-
-    def function(x, y, sample_weight):
-        losses = model.task_loss_values(y, model(x, training=False), sample_weight)
-        return tf.stack([losses[n] for n in names])
-
-    return _cached_tf_function(model, ("losses",), function)
+                               function, signature=_open_signature)
 
 
 def _in_tf_strategy():
@@ -242,16 +228,62 @@ def _in_one_replica(function):
     return run
 
 
-def _cached_tf_function(model, key, function):
+def _cached_tf_function(model, key, function, signature=None):
+    """`function` compiled once per model and `key`. `signature(*args)`: the
+    input signature to trace it with, the dimensions that vary between calls left
+    open, so that it is traced once per structure of its arguments (a
+    `reduce_retracing` function traces for the first shape, then again for a
+    relaxed one: about a second each on a small model)."""
     import tensorflow as tf
 
     distributed = _in_tf_strategy()
     cache = _TF_FUNCTIONS.setdefault(model, {})
     key = (key, distributed and id(tf.distribute.get_strategy()))
     if key not in cache:
-        cache[key] = (_in_one_replica(function) if distributed else
-                      tf.function(function, reduce_retracing=True))
+        if distributed:
+            cache[key] = _in_one_replica(function)
+        elif signature is not None:
+            cache[key] = _traced_once(function, signature)
+        else:
+            cache[key] = tf.function(function, reduce_retracing=True)
     return cache[key]
+
+
+def _traced_once(function, signature):
+    import tensorflow as tf
+
+    traced = {}
+    fallback = tf.function(function, reduce_retracing=True)
+
+    def run(*args):
+        specs = signature(*args)
+        if any(spec is None for spec in tf.nest.flatten(specs)):
+            return fallback(*args)
+        key = repr(specs)
+        if key not in traced:
+            traced[key] = tf.function(function, input_signature=specs)
+        return traced[key](*args)
+
+    return run
+
+
+def _open_spec(value, open_dims=None):
+    """A `tf.TensorSpec` of `value` with its first `open_dims` dimensions (default:
+    all) left open and the others kept; None for None."""
+    import tensorflow as tf
+
+    if value is None:
+        return None
+    shape = tuple(value.shape)
+    count = len(shape) if open_dims is None else open_dims
+    return tf.TensorSpec((None,) * count + shape[count:], tf.as_dtype(value.dtype))
+
+
+def _open_signature(*args):
+    """Every dimension of every argument open."""
+    import tensorflow as tf
+
+    return tf.nest.map_structure(_open_spec, args)
 
 
 _JAX_FUNCTIONS = weakref.WeakKeyDictionary()
@@ -300,36 +332,97 @@ def _jax_task_gradients(model, variables, count):
     return cache[key]
 
 
-def _jax_task_losses(model):
-    """A jitted `(other_values, x, y, sample_weight) → every task's loss` and the
-    model's variables it takes."""
+def task_loss_values_at(model, x, y, sample_weight, names, variables=(), values=(), rows=None):
+    """`{task: float}`, the unweighted task losses of one batch in inference mode,
+    with `variables` taking `values` for this computation only: the model's
+    variables are neither read into the host nor written (a look-ahead costs one
+    compiled forward pass, not an assignment and a restore of every variable).
+
+    Compiled: op by op, the forward pass and loss cost more than a training step;
+    on JAX, `predict_on_batch` inside `fit` would reset the trainer's state; under
+    a TF distribution strategy it runs in one replica.
+
+    Args:
+        rows: `{position in variables: sorted row indices}`: `values[position]` holds
+            only those rows of that variable (an embedding table); its other rows
+            keep their current value.
+    """
+    rows = rows or {}
+    positions = tuple(sorted(rows))
+    indices = [np.asarray(rows[k], "int32")[:, None] for k in positions]
+    values = list(values)
+    backend = keras.config.backend()
+    if backend == "jax":
+        function, others = _jax_task_losses_at(model, variables, positions)
+        bases = [variables[k].value for k in positions]
+        vector = np.asarray(function(values, bases, indices, [v.value for v in others],
+                                     x, y, sample_weight))
+    elif backend == "tensorflow":
+        function = _tf_task_losses_at(model, variables, positions)
+        vector = function(values, indices, x, y, sample_weight).numpy()
+    else:
+        vector = keras.ops.convert_to_numpy(
+            _losses_at(model, variables, positions)(values, indices, x, y, sample_weight))
+    every = dict(zip(model.task_names, vector))
+    return {n: float(every[n]) for n in names}
+
+
+def _with_rows(values, bases, indices, positions):
+    """`values` with each `values[k]`, k in `positions`, put into its rows of `bases`."""
+    values = list(values)
+    for k, base, index in zip(positions, bases, indices):
+        values[k] = keras.ops.scatter_update(base, index, values[k])
+    return values
+
+
+def _losses_at(model, variables, positions):
+    """`(values, indices, x, y, sample_weight) → every task's loss` (in
+    `model.task_names` order) with `variables` mapped to `values` (TensorFlow and
+    torch: the other variables, and the rows kept, are read where they are)."""
+    names = model.task_names
+
+    def losses_at(values, indices, x, y, sample_weight):
+        bases = [variables[k].value for k in positions]
+        values = _with_rows(values, bases, indices, positions)
+        with keras.StatelessScope(state_mapping=list(zip(variables, values))):
+            losses = model.task_loss_values(y, model(x, training=False), sample_weight)
+        return keras.ops.stack([losses[n] for n in names])
+
+    return losses_at
+
+
+def _tf_task_losses_at(model, variables, positions):
+    """`_losses_at` as a `tf.function` like `_tf_task_gradients`, traced once: the
+    batch's dimensions and the number of rows given are left open."""
+    def signature(values, indices, x, y, sample_weight):
+        # A variable's value keeps its shape; the rows given of a table vary in number.
+        values = [_open_spec(value, open_dims=1 if k in positions else 0)
+                  for k, value in enumerate(values)]
+        return (values,) + _open_signature(indices, x, y, sample_weight)
+
+    return _cached_tf_function(
+        model, ("losses", tuple(id(v) for v in variables), positions),
+        _losses_at(model, variables, positions), signature=signature)
+
+
+def _jax_task_losses_at(model, variables, positions):
+    """A jitted `(values, bases, indices, other_values, x, y, sample_weight) →
+    every task's loss`, where `bases` are the current values of the variables
+    at `positions` (nothing is baked into the compiled function), and the list
+    of the model's other variables."""
     import jax
 
     cache = _JAX_FUNCTIONS.setdefault(model, {})
-    if "losses" not in cache:
-        task_losses, others = _jax_task_losses_function(model, [])
-        cache["losses"] = (
-            jax.jit(lambda other_values, x, y, w: task_losses([], other_values, x, y, w)),
-            others)
-    return cache["losses"]
+    key = ("losses", tuple(id(v) for v in variables), positions)
+    if key not in cache:
+        task_losses, others = _jax_task_losses_function(model, variables)
 
+        def function(values, bases, indices, other_values, x, y, sample_weight):
+            values = _with_rows(values, bases, indices, positions)
+            return task_losses(values, other_values, x, y, sample_weight)
 
-def task_loss_values_now(model, x, y, sample_weight, names):
-    """`{task: float}`, the unweighted task losses of one batch in inference mode,
-    through a compiled forward pass and loss (op by op, it costs more than a
-    training step; on JAX, `predict_on_batch` inside `fit` would reset the
-    trainer's state; under a TF distribution strategy, in one replica)."""
-    backend = keras.config.backend()
-    if backend == "jax":
-        function, others = _jax_task_losses(model)
-        vector = np.asarray(function([v.value for v in others], x, y, sample_weight))
-    elif backend == "tensorflow":
-        vector = _tf_task_losses(model)(x, y, sample_weight).numpy()
-    else:
-        losses = model.task_loss_values(y, model(x, training=False), sample_weight)
-        vector = [keras.ops.convert_to_numpy(losses[n]) for n in model.task_names]
-    every = dict(zip(model.task_names, vector))
-    return {n: float(every[n]) for n in names}
+        cache[key] = (jax.jit(function), others)
+    return cache[key]
 
 
 def first_batch(data):
