@@ -353,6 +353,7 @@ def task_loss_values_at(model, x, y, sample_weight, names, variables=(), values=
     values = list(values)
     backend = keras.config.backend()
     if backend == "jax":
+        indices = _padded_rows(indices, values, positions)
         function, others = _jax_task_losses_at(model, variables, positions)
         bases = [variables[k].value for k in positions]
         vector = np.asarray(function(values, bases, indices, [v.value for v in others],
@@ -365,6 +366,24 @@ def task_loss_values_at(model, x, y, sample_weight, names, variables=(), values=
             _losses_at(model, variables, positions)(values, indices, x, y, sample_weight))
     every = dict(zip(model.task_names, vector))
     return {n: float(every[n]) for n in names}
+
+
+JAX_TABLE_ROWS = 512
+"""On JAX, the rows of a table given to `task_loss_values_at` are padded to a
+multiple of this (a jitted function compiles once per shape, and the number of
+rows a batch reads changes every time)."""
+
+
+def _padded_rows(indices, values, positions):
+    """`indices` padded to a multiple of `JAX_TABLE_ROWS` rows by repeating the
+    first row, with `values` (changed in place) padded to match: the same row is
+    written twice with the same value, which changes nothing."""
+    padded = []
+    for k, index in zip(positions, indices):
+        extra = -len(index) % JAX_TABLE_ROWS
+        padded.append(np.concatenate([index, np.repeat(index[:1], extra, axis=0)]))
+        values[k] = np.concatenate([values[k], np.repeat(values[k][:1], extra, axis=0)])
+    return padded
 
 
 def _with_rows(values, bases, indices, positions):
