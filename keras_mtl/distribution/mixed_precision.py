@@ -11,8 +11,10 @@ def set_mixed_precision(policy):
 
     Weights stay float32; activations use the half type. With `mixed_float16`,
     `compile` wraps the optimizer in a `LossScaleOptimizer`. Both fit on all three
-    backends on CPU, where they are no faster than float32: they pay off on
-    accelerators (bfloat16 on TPUs and Ampere-or-newer GPUs).
+    backends. bfloat16 pays off with TensorFlow on CPUs with bfloat16 instructions
+    (`avx512_bf16`, AMX) and on accelerators; JAX on CPU is slower in it than in
+    float32. The exporters write float32 artefacts either way
+    (`keras_mtl.export.precision.float32_model`).
 
     Example:
 

@@ -10,7 +10,8 @@ rejects what TF's argmax lowers to, and decoding belongs to the runtime, which
 knows the label names). Each layer norm is one `LayerNormalization` node
 (`onnx_fusion.fuse_layer_norms`). `quantize="int8"` applies onnxruntime's dynamic
 int8 quantization to the weights of every matrix product (`Gemm` rewritten as
-`MatMul` first, `onnx_fusion.gemm_as_matmul`).
+`MatMul` first, `onnx_fusion.gemm_as_matmul`). A model trained in mixed precision
+is exported in float32 (`precision.float32_model`).
 """
 
 import os
@@ -19,6 +20,7 @@ import tempfile
 import keras
 
 from keras_mtl.export.onnx_fusion import fuse_layer_norms, gemm_as_matmul
+from keras_mtl.export.precision import float32_model
 from keras_mtl.export.tensorflow_process import export_through_tensorflow
 from keras_mtl.outputs import check_new_file, new_file
 
@@ -36,6 +38,7 @@ def export_onnx(model, path, quantize=None, opset=17):
     if int(opset) < 17:
         raise ValueError(f"opset must be >= 17, got {opset}.")
     check_new_file(path, "ONNX file")
+    model = float32_model(model)
     if keras.config.backend() != "tensorflow":
         return export_through_tensorflow(
             model, "export_onnx", path, quantize=quantize, opset=int(opset)

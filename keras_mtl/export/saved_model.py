@@ -27,7 +27,8 @@
 SAVED_MODEL`) decodes the outputs exactly as the model does.
 Loading needs TensorFlow and `import tensorflow_text` (the tokenizer's ops, see
 `TF_TEXT_OPS`). On JAX and PyTorch the model is saved and re-exported by a
-TensorFlow process.
+TensorFlow process. A model trained in mixed precision is exported in float32
+(`precision.float32_model`).
 """
 
 import json
@@ -37,6 +38,7 @@ import keras
 
 from keras_mtl.artifacts import SAVED_MODEL_METADATA
 from keras_mtl.export import saved_model_client
+from keras_mtl.export.precision import float32_model
 from keras_mtl.export.saved_model_client import METADATA_FORMAT
 from keras_mtl.export.tensorflow_process import export_through_tensorflow
 from keras_mtl.outputs import check_new_directory, new_directory
@@ -53,6 +55,7 @@ def export_saved_model(model, path, verbose=False):
             "signature takes raw strings."
         )
     check_new_directory(path, "SavedModel folder")
+    model = float32_model(model)
     if keras.config.backend() != "tensorflow":
         return export_through_tensorflow(model, "export_saved_model", path)
     with new_directory(path, "SavedModel folder") as tmp:
