@@ -31,7 +31,7 @@ def float32_model(model):
     if not _computes_in_half(model):
         return model
     config = keras.saving.serialize_keras_object(model)
-    float32_config, _ = _float32_policies(config)
+    float32_config = _float32_policies(config)
     # The preprocessor computes nothing in floating point: the copy shares it
     # (`MultiTaskModel.from_config` takes the object as it is).
     float32_config["config"]["preprocessor"] = model.preprocessor
@@ -63,22 +63,17 @@ def _computes_in_half(model):
 
 
 def _float32_policies(config):
-    """(a copy of `config` with every mixed dtype policy made float32, whether any was)."""
+    """A copy of `config` with every mixed dtype policy made float32."""
     if isinstance(config, dict):
         if config.get("class_name") == "DTypePolicy" and (
             config.get("config", {}).get("name") in MIXED_POLICIES
         ):
-            return {**config, "config": {**config["config"], "name": "float32"}}, True
-        changed = False
-        out = {}
-        for key, value in config.items():
-            if isinstance(value, str) and value in MIXED_POLICIES and key == "dtype":
-                out[key], changed = "float32", True
-                continue
-            out[key], child_changed = _float32_policies(value)
-            changed = changed or child_changed
-        return out, changed
+            return {**config, "config": {**config["config"], "name": "float32"}}
+        return {
+            key: "float32" if key == "dtype" and value in MIXED_POLICIES
+            else _float32_policies(value)
+            for key, value in config.items()
+        }
     if isinstance(config, list):
-        items = [_float32_policies(value) for value in config]
-        return [value for value, _ in items], any(changed for _, changed in items)
-    return config, False
+        return [_float32_policies(value) for value in config]
+    return config
