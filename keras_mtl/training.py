@@ -9,6 +9,7 @@ its last finished epoch (`EpochBackup` in `DIR/backup`).
 """
 
 import contextlib
+import csv
 import dataclasses
 import json
 import os
@@ -19,10 +20,11 @@ import warnings
 import keras
 
 from keras_mtl.callbacks import (
-    AdaptiveTaskWeighting, DevEvaluation, EpochBackup, EpochProgress, HistoryLog,
-    LayerAttentionLog, RestoreBest, TaskAffinity, TaskGradientDiagnostics,
+    AdaptiveTaskWeighting, DevEvaluation, EpochBackup, EpochProgress, EpochTimer,
+    HistoryLog, LayerAttentionLog, RestoreBest, TaskAffinity, TaskGradientDiagnostics,
 )
 from keras_mtl.callbacks.dev_evaluation import DEV_PREFIX
+from keras_mtl.callbacks.epoch_timer import epoch_seconds_total
 from keras_mtl.config import ConfigError, resolve_config
 from keras_mtl.data import TaskMixture, make_dataset
 from keras_mtl.datasets import LabeledTexts, load_dataset
@@ -204,13 +206,17 @@ def _train(config, output, epochs, verbose, log, scopes):
         raise
 
 
-def _epochs_logged(output):
-    """The finished epochs in `history.csv` (CSVLogger creates it empty)."""
+def _history_rows(output):
+    """The finished epochs' rows of `history.csv` (CSVLogger creates it empty)."""
     try:
-        with open(os.path.join(output, "history.csv"), encoding="utf-8") as f:
-            return max(0, len(f.read().splitlines()) - 1)
+        with open(os.path.join(output, "history.csv"), encoding="utf-8", newline="") as f:
+            return list(csv.DictReader(f))
     except OSError:
-        return 0
+        return []
+
+
+def _epochs_logged(output):
+    return len(_history_rows(output))
 
 
 def _train_in(config, output, verbose, log, scopes):
@@ -389,6 +395,7 @@ def _make_callbacks(config, model, inputs, splits, output, verbose, log):
                                      directory=os.path.join(backup_dir, "best"))
         callbacks.all.append(callbacks.best)  # before EpochBackup, which deletes backup_dir
     callbacks.all += [
+        EpochTimer(),  # after the epoch-end work above, before HistoryLog records it
         # Before the backup: a kill between the two reruns the epoch, and HistoryLog
         # drops its stale row when the resumed run starts.
         HistoryLog(os.path.join(output, "history.csv")),
@@ -405,7 +412,8 @@ def _make_callbacks(config, model, inputs, splits, output, verbose, log):
 
 def _fit(model, training, dist, inputs, callbacks, examples, output, verbose, log):
     """Fits; returns `(fit seconds, epochs trained, optimizer steps)`, resumed
-    epochs included."""
+    epochs included: the seconds are the sum of `history.csv`'s `epoch_seconds`,
+    which holds the epochs a killed process finished too."""
     train_ds = dist.even_batches(inputs.train, training["batch_size"])
     dev_ds = None if inputs.dev is None else dist.even_batches(inputs.dev,
                                                               training["batch_size"])
@@ -424,14 +432,17 @@ def _fit(model, training, dist, inputs, callbacks, examples, output, verbose, lo
             shuffle=False,
         )
     fit_seconds = time.time() - fit_start
+    rows = _history_rows(output)
+    # The run's cost as if never killed; a history without the column (a run
+    # begun before it existed) falls back to this process's time.
+    fit_seconds = epoch_seconds_total(rows) or fit_seconds
     # Not `optimizer.iterations`: TF counts one more at the end of each epoch of
     # unknown length, and RestoreBest's weights bring back the best epoch's count.
     # Shuffled length buckets drop partial batches: count them.
     batches = inputs.batches_per_epoch
     if batches is None:
         batches = int(train_ds.reduce(0, lambda count, _: count + 1))
-    epochs_trained = _epochs_logged(output)
-    return fit_seconds, epochs_trained, batches * epochs_trained
+    return fit_seconds, len(rows), batches * len(rows)
 
 
 def _save_model(model, output, reload):

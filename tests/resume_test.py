@@ -121,10 +121,15 @@ def test_killed_run_resumes_from_last_epoch(tiny_preset, tmp_path):
     rows = history_rows(history)
     losses = [float(row["val_intent_loss"]) for row in rows]
     with open(output / "metrics.json") as f:
-        best = json.load(f)["best_epoch"]
+        metrics = json.load(f)
+    best = metrics["best_epoch"]
     assert best["epoch"] == 1 + losses.index(min(losses))
     assert best["value"] == pytest.approx(min(losses), rel=1e-5)
     assert (output / "tensorboard" / "train").is_dir()
+    # The run's fit time counts the epochs the killed process finished too.
+    epoch_seconds = [float(row["epoch_seconds"]) for row in rows]
+    assert all(seconds > 0 for seconds in epoch_seconds)
+    assert metrics["fit_seconds"] == pytest.approx(sum(epoch_seconds), abs=0.1)
 
     from keras_mtl import cli
 
