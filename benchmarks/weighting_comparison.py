@@ -54,8 +54,9 @@ def run(method, seed, args):
     output = os.path.join(args.output, f"{method}_seed{seed}")
     metrics_path = os.path.join(output, "metrics.json")
     if not os.path.exists(metrics_path):  # finished runs are reused: the script resumes
-        os.makedirs(output, exist_ok=True)
-        config_path = os.path.join(output, "run.yaml")
+        # Beside the run's folder: `train` refuses a folder holding other files.
+        os.makedirs(args.output, exist_ok=True)
+        config_path = output + ".yaml"
         with open(config_path, "w") as f:
             yaml.safe_dump(config, f)
         env = dict(os.environ, KERAS_BACKEND=args.backend)
