@@ -127,6 +127,13 @@ def main():
                     "intent_accuracy": r["test"]["intent"]["accuracy"],
                     "slot_f1": r["test"]["slots"]["f1"],
                     "sentence_accuracy": r["test"]["sentence_accuracy"],
+                    "dev": {
+                        "intent_accuracy": r["dev"]["intent"]["accuracy"],
+                        "slot_f1": r["dev"]["slots"]["f1"],
+                        "sentence_accuracy": r["dev"]["sentence_accuracy"],
+                    },
+                    # Set when the config keeps its best dev epoch (restore_best).
+                    "best_epoch": r.get("best_epoch", {}).get("epoch"),
                     "fit_seconds": r["fit_seconds"],
                 }
                 for seed, r in zip(args.seeds, method_runs)
