@@ -32,11 +32,20 @@ METHODS = {
         "targets": {"intent": 0.99, "slots": 0.99},
     },
     "random": {"strategy": "random"},
-    # Fixed weights favouring the slot task, which gains most from extra weight
-    # (GradNorm's own weights settle near 0.8 : 1.2 for intent : slots).
+    # Fixed weights favouring the slot task (GradNorm's own weights settle near
+    # 0.8 : 1.2 for intent : slots).
     "static_slots2": {"strategy": "static", "weights": {"slots": 2.0}},
 }
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def scores(split):
+    """A split's ATIS scores from `metrics.json`, as fractions."""
+    return {
+        "intent_accuracy": split["intent"]["accuracy"],
+        "slot_f1": split["slots"]["f1"],
+        "sentence_accuracy": split["sentence_accuracy"],
+    }
 
 
 def run(method, seed, args):
@@ -90,13 +99,10 @@ def main():
 
     summary = {}
     for method, runs in results.items():
-        test = [r["test"] for r in runs]
-        summary[method] = {
-            "intent_accuracy": stats([t["intent"]["accuracy"] * 100 for t in test]),
-            "slot_f1": stats([t["slots"]["f1"] * 100 for t in test]),
-            "sentence_accuracy": stats([t["sentence_accuracy"] * 100 for t in test]),
-            "fit_seconds_per_epoch": stats([r["fit_seconds"] / args.epochs for r in runs]),
-        }
+        test = [scores(r["test"]) for r in runs]
+        summary[method] = {key: stats([t[key] * 100 for t in test]) for key in test[0]}
+        summary[method]["fit_seconds_per_epoch"] = stats(
+            [r["fit_seconds"] / args.epochs for r in runs])
     base = summary.get("equal", {}).get("fit_seconds_per_epoch", (None,))[0]
     lines = [
         f"ATIS test, MiniLM {args.num_layers} layers, {args.epochs} epochs, seeds {args.seeds}, "
@@ -124,14 +130,8 @@ def main():
             method: [
                 {
                     "seed": seed,
-                    "intent_accuracy": r["test"]["intent"]["accuracy"],
-                    "slot_f1": r["test"]["slots"]["f1"],
-                    "sentence_accuracy": r["test"]["sentence_accuracy"],
-                    "dev": {
-                        "intent_accuracy": r["dev"]["intent"]["accuracy"],
-                        "slot_f1": r["dev"]["slots"]["f1"],
-                        "sentence_accuracy": r["dev"]["sentence_accuracy"],
-                    },
+                    **scores(r["test"]),
+                    "dev": scores(r["dev"]),
                     # Set when the config keeps its best dev epoch (restore_best).
                     "best_epoch": r.get("best_epoch", {}).get("epoch"),
                     "fit_seconds": r["fit_seconds"],
