@@ -35,6 +35,8 @@ METHODS = {
     # Fixed weights favouring the slot task (GradNorm's own weights settle near
     # 0.8 : 1.2 for intent : slots).
     "static_slots2": {"strategy": "static", "weights": {"slots": 2.0}},
+    # The point between equal weights and 2 : 1, for a weight chosen on dev.
+    "static_slots1_5": {"strategy": "static", "weights": {"slots": 1.5}},
 }
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -54,6 +56,8 @@ def run(method, seed, args):
     config["backbone"]["num_layers"] = args.num_layers
     config["training"]["epochs"] = args.epochs
     config["training"]["seed"] = seed
+    if args.mixed_precision:
+        config["training"]["mixed_precision"] = args.mixed_precision
     if METHODS[method] is None:
         config.pop("weighting", None)
     else:
@@ -85,6 +89,8 @@ def main():
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
     parser.add_argument("--backend", default="jax")
+    parser.add_argument("--mixed-precision", default=None,
+                        help="Set training.mixed_precision, e.g. mixed_bfloat16 (default: the config's).")
     parser.add_argument("--output", default=os.path.join(REPO, "saved_models", "weighting_comparison"))
     args = parser.parse_args()
 
