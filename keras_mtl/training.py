@@ -230,6 +230,9 @@ def _train_in(config, output, verbose, log, scopes):
     output = dist.worker_directory(output)
     os.makedirs(output, exist_ok=True)
     model = _build_model(config, tasks, log)
+    precision = model.backbone.dtype_policy.name
+    if training["mixed_precision"] is not None:
+        log(f"Precision {precision} (training.mixed_precision: {training['mixed_precision']}).")
     inputs = _make_inputs(config, model.preprocessor, datasets, splits, log)
     model.compile(make_optimizer(training, inputs.steps_per_epoch))
     callbacks = _make_callbacks(config, model, inputs, splits, output, verbose, log)
@@ -244,7 +247,7 @@ def _train_in(config, output, verbose, log, scopes):
     metrics = _evaluate(model, datasets, splits, training, output)
     metrics.update(train_seconds=round(train_seconds, 1), fit_seconds=round(fit_seconds, 1),
                    epochs_trained=epochs_trained, steps=steps,
-                   backend=keras.config.backend())
+                   backend=keras.config.backend(), precision=precision)
     if callbacks.best is not None:
         best = callbacks.best
         metrics["best_epoch"] = {"epoch": best.best_epoch, "monitor": best.monitor,

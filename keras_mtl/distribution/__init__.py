@@ -31,7 +31,10 @@ dtype policy) and `multi_worker_patch` (the version-pinned Keras workaround).
 
 from keras_mtl.distribution.devices import configure_devices, describe_devices
 from keras_mtl.distribution.mixed_precision import (
+    AUTO,
     MIXED_PRECISION_POLICIES,
+    cpu_has_bfloat16,
+    resolve_mixed_precision,
     set_mixed_precision,
 )
 from keras_mtl.distribution.multi_worker_patch import (
@@ -49,6 +52,7 @@ from keras_mtl.distribution.strategies import (
 )
 
 __all__ = [
+    "AUTO",
     "MIXED_PRECISION_POLICIES",
     "MULTI_WORKER_PATCH_VERSIONS",
     "STRATEGIES",
@@ -57,9 +61,11 @@ __all__ = [
     "MirroredStrategy",
     "MultiWorkerMirroredStrategy",
     "configure_devices",
+    "cpu_has_bfloat16",
     "describe_devices",
     "distribution_scope",
     "get_strategy",
     "multi_worker_patch_applies",
+    "resolve_mixed_precision",
     "set_mixed_precision",
 ]

@@ -176,8 +176,9 @@ def distribution_scope(strategy=None, devices=None, mixed_precision=None):
             `"data_parallel"`) or `None`.
         devices: device names for `mirrored` / `data_parallel` (default: all local
             accelerators, else all CPU devices made by `configure_devices`).
-        mixed_precision: `"mixed_bfloat16"` or `"mixed_float16"` sets Keras' dtype
-            policy inside the scope (see `set_mixed_precision`); `None` leaves it.
+        mixed_precision: `"mixed_bfloat16"`, `"mixed_float16"` or `"auto"` sets
+            Keras' dtype policy inside the scope (see `set_mixed_precision`); `None`
+            leaves it.
 
     Example:
 

@@ -23,12 +23,14 @@ def test_bad_distribution_configs_name_the_value(training, message):
         resolve_config({"tasks": TASKS, "training": training})
 
 
-def test_defaults_are_one_device_float32():
+def test_defaults_are_one_device_and_auto_precision():
     training = resolve_config({"tasks": TASKS})["training"]
-    assert training["strategy"] is None and training["mixed_precision"] is None
+    assert training["strategy"] is None and training["mixed_precision"] == "auto"
     training = resolve_config({"tasks": TASKS, "training": {
         "strategy": "multi_worker", "mixed_precision": "mixed_bfloat16"}})["training"]
     assert training["strategy"] == "multi_worker"
+    training = resolve_config({"tasks": TASKS, "training": {"mixed_precision": "auto"}})
+    assert training["training"]["mixed_precision"] == "auto"
 
 
 def test_cli_strategy_flag_is_validated_like_the_config(tmp_path, capsys):

@@ -99,3 +99,39 @@ def test_mixed_precision_fits(restore_policy, policy):
     assert history.history["loss"][1] < history.history["loss"][0]
     distribution.set_mixed_precision(None)
     assert keras.config.dtype_policy().name == "float32"
+
+
+AMD_FLAGS = "processor\t: 0\nflags\t\t: fpu avx2 avx512f avx512_bf16 avx512_vnni\n"
+OLD_FLAGS = "processor\t: 0\nflags\t\t: fpu avx2 avx512f avx512_vnni\n"
+
+
+@pytest.mark.parametrize("cpuinfo, expected", [
+    (AMD_FLAGS, True),
+    ("flags\t\t: fpu avx512f amx_bf16 amx_tile\n", True),
+    (OLD_FLAGS, False),
+    ("", False),  # no flags line: not a CPU we can read, so float32
+    # A flag's name inside another one does not count.
+    ("flags\t\t: fpu xavx512_bf16\n", False),
+])
+def test_cpu_bfloat16_is_read_from_the_flags(cpuinfo, expected):
+    assert distribution.cpu_has_bfloat16(cpuinfo) is expected
+
+
+def test_auto_precision_is_bfloat16_only_where_it_was_measured_faster():
+    resolve = distribution.resolve_mixed_precision
+    assert resolve("mixed_float16", "jax", cpuinfo=OLD_FLAGS) == "mixed_float16"
+    assert resolve(None, "tensorflow", cpuinfo=AMD_FLAGS) is None
+    # On this machine's CPU (no GPU in the test run): TensorFlow with bf16 instructions
+    # only; JAX and PyTorch stay float32 on CPU.
+    assert resolve("auto", "tensorflow", cpuinfo=AMD_FLAGS) == "mixed_bfloat16"
+    assert resolve("auto", "tensorflow", cpuinfo=OLD_FLAGS) is None
+    if BACKEND != "tensorflow":
+        assert resolve("auto", BACKEND, cpuinfo=AMD_FLAGS) is None
+
+
+def test_auto_precision_sets_the_resolved_policy(restore_policy):
+    expected = distribution.resolve_mixed_precision("auto")
+    assert distribution.set_mixed_precision("auto") == expected
+    assert keras.config.dtype_policy().name == (expected or "float32")
+    with distribution.distribution_scope(None, mixed_precision="auto"):
+        assert keras.config.dtype_policy().name == (expected or "float32")

@@ -1,14 +1,17 @@
 """Real data on the real MiniLM (1 layer, a few hundred examples): ATIS intent + Lee
 similarity pairs in one model, and EWT UPOS + dependency parsing; the SavedModel
 (fresh process) and the edge runtime agree with Keras on every test pair and every
-parse is a tree. Run once, on the TensorFlow backend (the tiny-model tests cover the
-other backends)."""
+parse is a tree. The artefacts compute in float32 whatever the training precision
+(`training.mixed_precision: auto` trains in bfloat16 on some CPUs), so they are
+compared with the float32 copy of the model. Run once, on the TensorFlow backend
+(the tiny-model tests cover the other backends)."""
 
 import os
 
 import numpy as np
 import pytest
 
+from keras_mtl.export.precision import float32_model
 from keras_mtl.tasks.spanning_tree import is_tree
 from keras_mtl.training import load_run, train
 from tests.conftest import artefact_labels, runs_once
@@ -33,7 +36,7 @@ def test_atis_intent_and_lee_pairs_in_one_model(tmp_path):
     test = metrics["test"]
     assert test["similarity"]["count"] == 122 and test["intent"]["count"] == 893
     assert set(test["similarity"]) >= {"pearson", "spearman", "mae"}
-    model, _ = load_run(str(tmp_path / "run"))
+    model = float32_model(load_run(str(tmp_path / "run"))[0])
     from keras_mtl.datasets import load_lee
 
     lee = load_lee()["test"]
@@ -58,7 +61,7 @@ def test_ewt_upos_and_parsing_decode_into_trees(tmp_path):
         metrics = train(config, output=str(tmp_path / "run"), verbose=0, log=lambda *_: None)
     assert metrics["test"]["parse"]["count"] == 2077
     assert 0 < metrics["test"]["parse"]["las"] <= metrics["test"]["parse"]["uas"] < 1
-    model, _ = load_run(str(tmp_path / "run"))
+    model = float32_model(load_run(str(tmp_path / "run"))[0])
     from keras_mtl.datasets import load_ud
 
     texts = load_ud(EWT)["test"].texts[:40]
