@@ -335,7 +335,8 @@ def _resolve_gradient_method(config):
 def _check_distribution(training):
     """`training.strategy` and `training.mixed_precision` name known values (whether
     the strategy suits the Keras backend is checked when it is built)."""
-    from keras_mtl.distribution import AUTO, MIXED_PRECISION_POLICIES, STRATEGIES
+    from keras_mtl.distribution import (
+        AUTO, MIXED_PRECISION_POLICIES, PRECISION_SETTINGS, STRATEGIES)
 
     if training["strategy"] is not None and training["strategy"] not in STRATEGIES:
         raise ConfigError(
@@ -343,7 +344,7 @@ def _check_distribution(training):
             f"{sorted(STRATEGIES)} or null (one device)."
         )
     policy = training["mixed_precision"]
-    if policy is not None and policy != AUTO and policy not in MIXED_PRECISION_POLICIES:
+    if policy is not None and policy not in PRECISION_SETTINGS:
         raise ConfigError(
             f"'training.mixed_precision' is {policy!r}; known: {AUTO!r}, "
             f"{list(MIXED_PRECISION_POLICIES)} or null (float32)."

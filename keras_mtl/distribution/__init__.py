@@ -33,6 +33,7 @@ from keras_mtl.distribution.devices import configure_devices, describe_devices
 from keras_mtl.distribution.mixed_precision import (
     AUTO,
     MIXED_PRECISION_POLICIES,
+    PRECISION_SETTINGS,
     cpu_has_bfloat16,
     resolve_mixed_precision,
     set_mixed_precision,
@@ -55,6 +56,7 @@ __all__ = [
     "AUTO",
     "MIXED_PRECISION_POLICIES",
     "MULTI_WORKER_PATCH_VERSIONS",
+    "PRECISION_SETTINGS",
     "STRATEGIES",
     "DataParallel",
     "Distribution",

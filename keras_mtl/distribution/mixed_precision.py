@@ -4,6 +4,8 @@ import keras
 
 MIXED_PRECISION_POLICIES = ("mixed_bfloat16", "mixed_float16")
 AUTO = "auto"
+# What `training.mixed_precision` and `set_mixed_precision` take besides `None`.
+PRECISION_SETTINGS = (AUTO, *MIXED_PRECISION_POLICIES)
 # CPU flags (Linux `/proc/cpuinfo`) of bfloat16 matrix instructions.
 BF16_CPU_FLAGS = ("avx512_bf16", "amx_bf16")
 
@@ -100,7 +102,7 @@ def set_mixed_precision(policy):
     >>> model.backbone.dtype_policy.name
     'mixed_bfloat16'
     """
-    if policy is not None and policy != AUTO and policy not in MIXED_PRECISION_POLICIES:
+    if policy is not None and policy not in PRECISION_SETTINGS:
         raise ValueError(
             f"Unknown mixed precision policy {policy!r}; use one of "
             f"{list(MIXED_PRECISION_POLICIES)}, {AUTO!r} or None."
