@@ -24,7 +24,7 @@ _EXPORTS = {
 }
 _SUBMODULES = (
     "tasks", "heads", "models", "preprocessing", "datasets", "data", "metrics",
-    "weighting", "callbacks", "distribution",
+    "weighting", "callbacks", "distribution", "optimizers",
 )
 
 __all__ = sorted(_EXPORTS) + list(_SUBMODULES)

@@ -32,6 +32,7 @@ from keras_mtl.distribution import describe_devices, distribution_scope
 from keras_mtl.errors import OutputExistsError
 from keras_mtl.metrics.evaluation import evaluate_predictions
 from keras_mtl.models import MultiTaskModel, load_model
+from keras_mtl.optimizers import AdamW
 from keras_mtl.outputs import describe_contents, replace_file, write_json
 from keras_mtl.tasks import TaskSpec
 
@@ -106,9 +107,7 @@ def make_optimizer(training, steps_per_epoch):
         warmup_target=training["learning_rate"] if warmup else None,
         warmup_steps=warmup,
     )
-    optimizer = keras.optimizers.AdamW(
-        learning_rate=schedule, weight_decay=training["weight_decay"]
-    )
+    optimizer = AdamW(learning_rate=schedule, weight_decay=training["weight_decay"])
     optimizer.exclude_from_weight_decay(
         var_names=["bias", "gamma", "beta", "log_variances", "layer_logits", "layer_scale"])
     return optimizer

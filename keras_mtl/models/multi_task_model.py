@@ -13,6 +13,7 @@ from keras_mtl.errors import ConfigError, InputError
 from keras_mtl.models import gradient_methods
 from keras_mtl.models.gradient_methods import FamoState, resolve_gradient_method
 from keras_mtl.models.task_weights import TaskWeights
+from keras_mtl.optimizers import Adam
 from keras_mtl.preprocessing.text_inputs import check_batch_size, check_texts
 from keras_mtl.preprocessing.truncation import warn_truncated
 from keras_mtl.tasks import MISSING_ID, check_task_list
@@ -244,7 +245,8 @@ class MultiTaskModel(keras.Model):
         """Configures training; per-task dicts override the `TaskSpec` defaults.
 
         Args:
-            optimizer: a Keras optimizer; `"auto"` is Adam with learning rate 5e-5.
+            optimizer: a Keras optimizer; `"auto"` is Adam with learning rate 5e-5
+                (`keras_mtl.optimizers.Adam`: Keras' Adam, fused on TensorFlow).
             loss: dict task → Keras loss applied to the head's scores.
             loss_weights: dict task → initial weight (written to `task_weights`).
             metrics: dict task → list of Keras metrics. They receive the masks as
@@ -274,7 +276,7 @@ class MultiTaskModel(keras.Model):
         if loss_weights:
             self.task_weights.assign(loss_weights)
         if optimizer == "auto":
-            optimizer = keras.optimizers.Adam(5e-5)
+            optimizer = Adam(5e-5)
         super().compile(optimizer=optimizer, weighted_metrics=task_metrics, **kwargs)
         self._mtl_compile_config = {
             "optimizer": optimizer,

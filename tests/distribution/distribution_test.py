@@ -9,6 +9,7 @@ import pytest
 from keras_mtl import distribution, make_dataset
 from keras_mtl.models.replica_loss import scale_loss
 from tests.conftest import tiny_data, tiny_model
+from tests.distribution.workers import run_script, skip_unless_backend
 
 BACKEND = keras.config.backend()
 
@@ -135,3 +136,12 @@ def test_auto_precision_sets_the_resolved_policy(restore_policy):
     assert keras.config.dtype_policy().name == (expected or "float32")
     with distribution.distribution_scope(None, mixed_precision="auto"):
         assert keras.config.dtype_policy().name == (expected or "float32")
+
+
+def test_fused_adamw_matches_keras_on_two_replicas():
+    skip_unless_backend(pytest, "mirrored")
+    code, report, stderr = run_script("fused_optimizer_script.py", timeout=300)
+    assert code == 0, stderr[-3000:]
+    assert report["replicas"] == 2
+    assert report["max_step"] > 0.01  # the weights moved
+    assert report["max_difference"] < 1e-5
