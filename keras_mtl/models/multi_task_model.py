@@ -11,6 +11,7 @@ from keras_mtl.decoding import decode_batch, empty_results, finish_results
 from keras_mtl.models.replica_loss import scale_loss
 from keras_mtl.errors import ConfigError, InputError
 from keras_mtl.models import gradient_methods
+from keras_mtl.models.fused_training_ops import fused_training_ops
 from keras_mtl.models.gradient_methods import FamoState, resolve_gradient_method
 from keras_mtl.models.task_weights import TaskWeights
 from keras_mtl.optimizers import Adam
@@ -370,9 +371,12 @@ class MultiTaskModel(keras.Model):
         return list(self.backbone.trainable_variables)
 
     def train_step(self, *args):
-        if self.gradient_method is None:
-            return super().train_step(*args)
-        return gradient_methods.train_step(self, *args)
+        # Traced once per input signature: the fused GELU / layer norm are in the
+        # training graph only (`fused_training_ops`; TensorFlow).
+        with fused_training_ops(self):
+            if self.gradient_method is None:
+                return super().train_step(*args)
+            return gradient_methods.train_step(self, *args)
 
     def make_train_function(self, force=False):
         if self.gradient_method is not None:
