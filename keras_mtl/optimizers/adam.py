@@ -14,6 +14,8 @@ class Adam(FusedAdamUpdate, keras.optimizers.Adam):
 
     >>> import keras_mtl
     >>> optimizer = keras_mtl.optimizers.Adam(learning_rate=5e-5)
-    >>> optimizer.get_config()["learning_rate"]
+    >>> round(optimizer.get_config()["learning_rate"], 10)
     5e-05
     """
+
+    keras_class = keras.optimizers.Adam

@@ -19,3 +19,5 @@ class AdamW(FusedAdamUpdate, keras.optimizers.AdamW):
     >>> optimizer.get_config()["weight_decay"]
     0.01
     """
+
+    keras_class = keras.optimizers.AdamW

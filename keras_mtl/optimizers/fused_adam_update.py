@@ -50,7 +50,17 @@ def fused_adam(variable, momentum, velocity, gradient, learning_rate, local_step
 
 class FusedAdamUpdate:
     """Mixin for Keras' `Adam` and `AdamW`: on TensorFlow, decay and update each
-    variable in one XLA program. `amsgrad=True` keeps Keras' own update."""
+    variable in one XLA program. `amsgrad=True` keeps Keras' own update. On the
+    other backends the constructor returns Keras' own optimizer (`keras_class`), so
+    that Keras' PyTorch multi-tensor implementation is kept."""
+
+    keras_class = None
+
+    def __new__(cls, *args, **kwargs):
+        if keras.config.backend() != "tensorflow":
+            # Not an instance of `cls`, so Python does not call `cls.__init__` again.
+            return cls.keras_class(*args, **kwargs)
+        return super().__new__(cls)
 
     def _fuses_updates(self):
         return keras.config.backend() == "tensorflow" and not self.amsgrad
