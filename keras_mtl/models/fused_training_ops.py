@@ -16,6 +16,7 @@ so prediction and export trace Keras' own ops. The other backends are left alone
 """
 
 import contextlib
+import functools
 import math
 import threading
 
@@ -23,56 +24,54 @@ import keras
 
 _SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
 _CUBIC = 0.044715
-_KERNELS = {}
 
 
+@functools.cache
 def _kernels():
     """The four XLA programs (built on first use, so importing needs no TF)."""
-    if not _KERNELS:
-        import tensorflow as tf
+    import tensorflow as tf
 
-        def tanh_term(x):
-            return tf.tanh(_SQRT_2_OVER_PI * (x + _CUBIC * x * x * x))
+    def tanh_term(x):
+        return tf.tanh(_SQRT_2_OVER_PI * (x + _CUBIC * x * x * x))
 
-        @tf.function(jit_compile=True, autograph=False)
-        def gelu_forward(x):
-            x32 = tf.cast(x, "float32")
-            return tf.cast(0.5 * x32 * (1.0 + tanh_term(x32)), x.dtype)
+    @tf.function(jit_compile=True, autograph=False)
+    def gelu_forward(x):
+        x32 = tf.cast(x, "float32")
+        return tf.cast(0.5 * x32 * (1.0 + tanh_term(x32)), x.dtype)
 
-        @tf.function(jit_compile=True, autograph=False)
-        def gelu_backward(x, upstream):
-            x32 = tf.cast(x, "float32")
-            t = tanh_term(x32)
-            slope = 0.5 * (1.0 + t) + 0.5 * x32 * (1.0 - t * t) * _SQRT_2_OVER_PI * (
-                1.0 + 3 * _CUBIC * x32 * x32)
-            return tf.cast(tf.cast(upstream, "float32") * slope, upstream.dtype)
+    @tf.function(jit_compile=True, autograph=False)
+    def gelu_backward(x, upstream):
+        x32 = tf.cast(x, "float32")
+        t = tanh_term(x32)
+        slope = 0.5 * (1.0 + t) + 0.5 * x32 * (1.0 - t * t) * _SQRT_2_OVER_PI * (
+            1.0 + 3 * _CUBIC * x32 * x32)
+        return tf.cast(tf.cast(upstream, "float32") * slope, upstream.dtype)
 
-        def normalized(x, epsilon):
-            x32 = tf.cast(x, "float32")
-            mean, variance = tf.nn.moments(x32, axes=[-1], keepdims=True)
-            inverse = tf.math.rsqrt(variance + epsilon)
-            return (x32 - mean) * inverse, inverse
+    def normalized(x, epsilon):
+        x32 = tf.cast(x, "float32")
+        mean, variance = tf.nn.moments(x32, axes=[-1], keepdims=True)
+        inverse = tf.math.rsqrt(variance + epsilon)
+        return (x32 - mean) * inverse, inverse
 
-        @tf.function(jit_compile=True, autograph=False)
-        def norm_forward(x, gamma, beta, epsilon):
-            x_hat, _ = normalized(x, epsilon)
-            return tf.cast(x_hat * gamma + beta, x.dtype)
+    @tf.function(jit_compile=True, autograph=False)
+    def norm_forward(x, gamma, beta, epsilon):
+        x_hat, _ = normalized(x, epsilon)
+        return tf.cast(x_hat * gamma + beta, x.dtype)
 
-        @tf.function(jit_compile=True, autograph=False)
-        def norm_backward(x, gamma, upstream, epsilon):
-            x_hat, inverse = normalized(x, epsilon)
-            upstream = tf.cast(upstream, "float32")
-            batch_axes = list(range(len(x.shape) - 1))
-            d_gamma = tf.reduce_sum(upstream * x_hat, axis=batch_axes)
-            d_beta = tf.reduce_sum(upstream, axis=batch_axes)
-            g = upstream * gamma
-            d_x = inverse * (g - tf.reduce_mean(g, -1, keepdims=True)
-                             - x_hat * tf.reduce_mean(g * x_hat, -1, keepdims=True))
-            return tf.cast(d_x, x.dtype), d_gamma, d_beta
+    @tf.function(jit_compile=True, autograph=False)
+    def norm_backward(x, gamma, upstream, epsilon):
+        x_hat, inverse = normalized(x, epsilon)
+        upstream = tf.cast(upstream, "float32")
+        batch_axes = list(range(len(x.shape) - 1))
+        d_gamma = tf.reduce_sum(upstream * x_hat, axis=batch_axes)
+        d_beta = tf.reduce_sum(upstream, axis=batch_axes)
+        g = upstream * gamma
+        d_x = inverse * (g - tf.reduce_mean(g, -1, keepdims=True)
+                         - x_hat * tf.reduce_mean(g * x_hat, -1, keepdims=True))
+        return tf.cast(d_x, x.dtype), d_gamma, d_beta
 
-        _KERNELS.update(gelu_forward=gelu_forward, gelu_backward=gelu_backward,
-                        norm_forward=norm_forward, norm_backward=norm_backward)
-    return _KERNELS
+    return {"gelu_forward": gelu_forward, "gelu_backward": gelu_backward,
+            "norm_forward": norm_forward, "norm_backward": norm_backward}
 
 
 def fused_gelu(x):

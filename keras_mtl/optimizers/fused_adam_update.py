@@ -9,9 +9,38 @@ loop over its elements. The arithmetic is Keras' `Adam.update_step` and
 `_apply_weight_decay`, in the same order.
 """
 
+import functools
+
 import keras
 
-_UPDATE = []
+
+@functools.cache
+def _update_program():
+    """The XLA-compiled update (built on first use, so importing needs no TF)."""
+    import tensorflow as tf
+
+    @tf.function(jit_compile=True, autograph=False)
+    def update(variable, momentum, velocity, gradient, learning_rate, local_step,
+               weight_decay, beta_1, beta_2, epsilon):
+        dtype = gradient.dtype
+
+        def read(handle):
+            return tf.raw_ops.ReadVariableOp(resource=handle, dtype=dtype)
+
+        # AdamW's decoupled decay first (Keras applies it before the update).
+        value = read(variable)
+        value = value - value * weight_decay * learning_rate
+        m = read(momentum)
+        m = m + (gradient - m) * (1 - beta_1)
+        v = read(velocity)
+        v = v + (tf.square(gradient) - v) * (1 - beta_2)
+        alpha = (learning_rate * tf.sqrt(1 - tf.pow(beta_2, local_step))
+                 / (1 - tf.pow(beta_1, local_step)))
+        value = value - m * alpha / (tf.sqrt(v) + epsilon)
+        for handle, new in ((momentum, m), (velocity, v), (variable, value)):
+            tf.raw_ops.AssignVariableOp(resource=handle, value=new)
+
+    return update
 
 
 def fused_adam(variable, momentum, velocity, gradient, learning_rate, local_step,
@@ -19,33 +48,8 @@ def fused_adam(variable, momentum, velocity, gradient, learning_rate, local_step
     """One AdamW step, in place, on three float variables given by their resource
     handles (one XLA program; handles, not variables, so that the traced function
     holds none of them)."""
-    if not _UPDATE:
-        import tensorflow as tf
-
-        @tf.function(jit_compile=True, autograph=False)
-        def update(variable, momentum, velocity, gradient, learning_rate, local_step,
-                   weight_decay, beta_1, beta_2, epsilon):
-            dtype = gradient.dtype
-
-            def read(handle):
-                return tf.raw_ops.ReadVariableOp(resource=handle, dtype=dtype)
-
-            # AdamW's decoupled decay first (Keras applies it before the update).
-            value = read(variable)
-            value = value - value * weight_decay * learning_rate
-            m = read(momentum)
-            m = m + (gradient - m) * (1 - beta_1)
-            v = read(velocity)
-            v = v + (tf.square(gradient) - v) * (1 - beta_2)
-            alpha = (learning_rate * tf.sqrt(1 - tf.pow(beta_2, local_step))
-                     / (1 - tf.pow(beta_1, local_step)))
-            value = value - m * alpha / (tf.sqrt(v) + epsilon)
-            for handle, new in ((momentum, m), (velocity, v), (variable, value)):
-                tf.raw_ops.AssignVariableOp(resource=handle, value=new)
-
-        _UPDATE.append(update)
-    _UPDATE[0](variable, momentum, velocity, gradient, learning_rate, local_step,
-               weight_decay, beta_1, beta_2, epsilon)
+    _update_program()(variable, momentum, velocity, gradient, learning_rate, local_step,
+                      weight_decay, beta_1, beta_2, epsilon)
 
 
 class FusedAdamUpdate:
@@ -63,7 +67,8 @@ class FusedAdamUpdate:
         return super().__new__(cls)
 
     def _fuses_updates(self):
-        return keras.config.backend() == "tensorflow" and not self.amsgrad
+        # Instances exist on TensorFlow only (see `__new__`).
+        return not self.amsgrad
 
     def _apply_weight_decay(self, variables):
         # Folded into the fused update.
