@@ -1,4 +1,4 @@
-"""Fused GELU and layer normalization for training on TensorFlow.
+"""Fused GELU, layer normalization and dropout for training on TensorFlow.
 
 Without XLA, TensorFlow runs keras_hub's tanh-GELU and Keras' layer normalization as
 chains of small element-wise ops, and their gradients as longer ones: in mixed
@@ -9,10 +9,20 @@ are one XLA program each (computed in float32, returned in the input's type), wi
 the same formulas: tanh-GELU `0.5 x (1 + tanh(√(2/π) (x + 0.044715 x³)))`, and
 `(x − mean) / √(var + ε) · γ + β` over the last axis.
 
+Dropout is fused too: its mask comes from a counter-based hash of the element's index
+and the layer's seed (Keras' `SeedGenerator`, drawn once per call as Keras draws it),
+computed inside the one XLA program that also scales and zeroes; the gradient
+recomputes the same mask from the same seed instead of storing it. Keras' dropout
+draws TensorFlow's Philox uniforms, in the input's type (a bfloat16 uniform under
+mixed precision), with a separate random-number, comparison and selection op, and
+XLA's own stateless uniform is far slower on a CPU. So the masks differ from
+Keras' (same drop rate, same `1 / (1 − rate)` scaling, a different random
+stream): a seeded run is reproducible, but not bit-equal to the unfused one.
+
 `fused_training_ops(model)` swaps them into the model's layers for the time of a
 training step's tracing (`MultiTaskModel.train_step`), then puts the originals back,
 so prediction and export trace Keras' own ops. The other backends are left alone
-(JAX compiles the whole step; PyTorch has fused kernels for both).
+(JAX compiles the whole step; PyTorch has fused kernels for GELU and layer norm).
 """
 
 import contextlib
@@ -70,8 +80,29 @@ def _kernels():
                          - x_hat * tf.reduce_mean(g * x_hat, -1, keepdims=True))
         return tf.cast(d_x, x.dtype), d_gamma, d_beta
 
+    def mix(h):
+        # A 32-bit integer hash (xor-shift-multiply rounds, a bijection on uint32).
+        h = tf.bitwise.bitwise_xor(h, tf.bitwise.right_shift(h, 16))
+        h = h * tf.constant(0x7FEB352D, tf.uint32)
+        h = tf.bitwise.bitwise_xor(h, tf.bitwise.right_shift(h, 15))
+        h = h * tf.constant(0x846CA68B, tf.uint32)
+        return tf.bitwise.bitwise_xor(h, tf.bitwise.right_shift(h, 16))
+
+    @tf.function(jit_compile=True, autograph=False)
+    def dropout(x, seed, rate):
+        # Forward and gradient alike: the same seed gives the same mask.
+        seed = tf.bitcast(seed, tf.uint32)
+        key = mix(tf.bitwise.bitwise_xor(seed[0], mix(seed[1] + tf.constant(0x9E3779B9, tf.uint32))))
+        index = tf.reshape(tf.cast(tf.range(tf.size(x)), tf.uint32), tf.shape(x))
+        bits = mix(mix(tf.bitwise.bitwise_xor(index, key)) + key)
+        # P(bits >= threshold) = 1 - rate, to 2^-32.
+        keep = bits >= tf.cast(tf.round(tf.cast(rate, tf.float64) * 2.0**32), tf.uint32)
+        scale = tf.cast(1.0 / (1.0 - rate), x.dtype)
+        return tf.where(keep, x * scale, tf.zeros_like(x))
+
     return {"gelu_forward": gelu_forward, "gelu_backward": gelu_backward,
-            "norm_forward": norm_forward, "norm_backward": norm_backward}
+            "norm_forward": norm_forward, "norm_backward": norm_backward,
+            "dropout": dropout}
 
 
 def fused_gelu(x):
@@ -103,6 +134,31 @@ def fused_layer_norm(x, gamma, beta, epsilon):
         return kernels["norm_forward"](x, gamma, beta, epsilon), gradient
 
     return norm(x, tf.cast(gamma, "float32"), tf.cast(beta, "float32"))
+
+
+def fused_dropout(x, rate, seed):
+    """Inverted dropout of `x` at `rate` (0 < rate < 1), mask from an int32 `seed`
+    pair; one XLA program forward and one backward (TensorFlow)."""
+    import tensorflow as tf
+
+    kernel = _kernels()["dropout"]
+    rate = tf.constant(rate, "float32")
+
+    @tf.custom_gradient
+    def drop(x):
+        return kernel(x, seed, rate), lambda upstream: kernel(upstream, seed, rate)
+
+    return drop(x)
+
+
+def _int32_seed(seed):
+    # Keras' TensorFlow backend keeps seeds as int64 and folds them the same way
+    # before its stateless ops.
+    import tensorflow as tf
+
+    if seed.dtype == tf.int32:
+        return seed
+    return tf.cast(tf.math.floormod(seed, tf.int32.max - 1), tf.int32)
 
 
 def _is_tanh_gelu(activation):
@@ -147,6 +203,9 @@ def _swap_in(model):
         elif _fusable_norm(layer):
             swapped.append((layer, None))
             layer.call = _fused_norm_call(layer)
+        elif _fusable_dropout(layer):
+            swapped.append((layer, None))
+            layer.call = _fused_dropout_call(layer)
     return swapped
 
 
@@ -170,5 +229,20 @@ def _fused_norm_call(layer):
         if [axis % rank for axis in axes] != [rank - 1]:
             return type(layer).call(layer, inputs)
         return fused_layer_norm(inputs, layer.gamma, layer.beta, layer.epsilon)
+
+    return call
+
+
+def _fusable_dropout(layer):
+    return (type(layer) is keras.layers.Dropout and layer.noise_shape is None
+            and 0 < layer.rate < 1)
+
+
+def _fused_dropout_call(layer):
+    def call(inputs, training=False):
+        if training is not True:
+            return type(layer).call(layer, inputs, training=training)
+        seed = _int32_seed(layer.seed_generator.next())
+        return fused_dropout(inputs, layer.rate, seed)
 
     return call
