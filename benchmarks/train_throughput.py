@@ -49,7 +49,7 @@ backend is fixed per process):
 All models use batch size `--batch-size`, learning rate 5e-5, dropout 0.1 and AdamW
 with weight decay 0.01: keras_mtl the optimizer `keras-mtl train` builds
 (`keras_mtl.optimizers.AdamW`, fused into one XLA program per variable on
-TensorFlow, where `MultiTaskModel` also fuses GELU and layer norm while training;
+TensorFlow, where `MultiTaskModel` also fuses GELU, layer norm and dropout while training;
 ``mtl-bf16-unfused-tensorflow`` turns both off, with Keras' own AdamW, to show what
 they are worth), plain Keras Keras' `AdamW`, and the transformers loop
 `torch.optim.AdamW(fused=True)`, the Trainer's default optimizer
@@ -181,7 +181,7 @@ def describe(config, args):
     if config.get("jit_compile"):
         extra += ", XLA"
     if config.get("fused", True) is False:
-        extra += ", unfused (Keras' AdamW, GELU, layer norm)"
+        extra += ", unfused (Keras' AdamW, GELU, layer norm, dropout)"
     if config["model"] == "keras_mtl":
         if config["padding"] == "bucketed":
             step = args.bucket_step
