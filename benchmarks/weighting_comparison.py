@@ -2,7 +2,7 @@
 
 Runs `keras-mtl train` once per (method, seed), one after the other in fresh
 processes, on the same config (default: the embedded ATIS MiniLM job), and reports
-per method the mean ± std over seeds of the ATIS test metrics, and the fit time per
+per method the mean ± sample std over seeds of the ATIS test metrics, and the fit time per
 epoch as a ratio to equal weighting (same machine, same run of this script).
 
     python benchmarks/weighting_comparison.py --num-layers 2 --epochs 6 --seeds 0 1 2
@@ -101,7 +101,8 @@ def main():
             results.setdefault(method, []).append(run(method, seed, args))
 
     def stats(values):
-        return float(np.mean(values)), float(np.std(values))
+        # Sample standard deviation (n - 1), as the docs quote it; 0 for one seed.
+        return float(np.mean(values)), float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
 
     summary = {}
     for method, runs in results.items():
@@ -112,7 +113,7 @@ def main():
     base = summary.get("equal", {}).get("fit_seconds_per_epoch", (None,))[0]
     lines = [
         f"ATIS test, MiniLM {args.num_layers} layers, {args.epochs} epochs, seeds {args.seeds}, "
-        f"backend {args.backend}; mean ± std over seeds",
+        f"backend {args.backend}; mean ± sample std over seeds",
         "",
         "| method | intent acc | slot F1 | sentence acc | s/epoch | cost vs equal |",
         "| --- | ---: | ---: | ---: | ---: | ---: |",
