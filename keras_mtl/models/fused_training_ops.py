@@ -138,7 +138,7 @@ def fused_layer_norm(x, gamma, beta, epsilon):
 
 def fused_dropout(x, rate, seed):
     """Inverted dropout of `x` at `rate` (0 < rate < 1), mask from an int32 `seed`
-    pair; one XLA program forward and one backward (TensorFlow)."""
+    pair; the same XLA program computes the forward and the gradient (TensorFlow)."""
     import tensorflow as tf
 
     kernel = _kernels()["dropout"]
