@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import keras_hub
 import pytest
@@ -78,27 +77,26 @@ def assert_dwa_schedule(rows):
         assert float(rows[t]["intent_weight"]) == pytest.approx(2 * e[0] / sum(e), rel=1e-5)
 
 
+KILL_MID_EPOCH = os.path.join(os.path.dirname(__file__), "kill_mid_epoch.py")
+
+
+def run_killed_mid_epoch(cli_args, **kwargs):
+    """Runs `keras-mtl *cli_args` until it kills itself with SIGKILL before batch 3 of
+    the third epoch: two epochs finished and backed up, the third half-trained."""
+    done = subprocess.run([sys.executable, KILL_MID_EPOCH, "2:3", *cli_args],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=300, **kwargs)
+    assert done.returncode == -signal.SIGKILL, done.stderr.decode(errors="replace")[-3000:]
+
+
 def test_killed_run_resumes_from_last_epoch(tiny_preset, tmp_path):
     output = tmp_path / "run"
     config_path = write_resume_config(tmp_path, tiny_preset)
-    command = [sys.executable, "-m", "keras_mtl.cli", "train", str(config_path), "--output", str(output)]
+    cli_args = ["train", str(config_path), "--output", str(output)]
+    command = [sys.executable, "-m", "keras_mtl.cli", *cli_args]
     history = str(output / "history.csv")
 
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 240
-    logged = {}  # epochs in history.csv -> when they were first seen
-    while 2 not in logged:
-        assert time.time() < deadline and process.poll() is None, "no 2 epochs to kill after"
-        logged.setdefault(len(history_epochs(history)), time.time())
-        time.sleep(0.05)
-    # Kill -9 in the middle of the third epoch: half an epoch after the second ended.
-    epoch_seconds = logged[2] - logged.get(1, logged[2])
-    time.sleep(epoch_seconds / 2)
-    assert process.poll() is None, "the run ended before it could be killed"
-    os.kill(process.pid, signal.SIGKILL)
-    process.wait()
-    done = history_epochs(history)
-    assert 2 <= len(done) < EPOCHS and not (output / "model.keras").exists()
+    run_killed_mid_epoch(cli_args)
+    assert history_epochs(history) == [0, 1] and not (output / "model.keras").exists()
     assert (output / "backup").exists()
 
     resumed = subprocess.run(command, check=True, stdout=subprocess.PIPE,

@@ -3,11 +3,9 @@ finished epoch: on 2 CPU replicas (ending like a run that was never killed), and
 two `multi_worker` processes."""
 
 import json
-import os
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -15,18 +13,23 @@ from tests import resume_test
 from tests.distribution.workers import ENGINE_BACKEND, clean_env, free_ports, skip_unless_backend
 from tests.resume_test import (
     EPOCHS,
+    KILL_MID_EPOCH,
     assert_dwa_schedule,
     history_epochs,
     history_rows,
+    run_killed_mid_epoch,
     write_resume_config,
 )
 
 tiny_preset = resume_test.tiny_preset  # the fixture
 
+def _cli_args(config_path, output, strategy):
+    return ["--backend", ENGINE_BACKEND[strategy], "train", str(config_path),
+            "--output", str(output), "--strategy", strategy, "--cpu-devices", "2"]
+
+
 def _command(config_path, output, strategy):
-    return [sys.executable, "-m", "keras_mtl.cli", "--backend", ENGINE_BACKEND[strategy],
-            "train", str(config_path), "--output", str(output), "--strategy", strategy,
-            "--cpu-devices", "2"]
+    return [sys.executable, "-m", "keras_mtl.cli", *_cli_args(config_path, output, strategy)]
 
 
 def _run(command, env):
@@ -44,16 +47,8 @@ def test_killed_distributed_run_resumes(tiny_preset, tmp_path, strategy):
     output = tmp_path / "run"
     history = str(output / "history.csv")
 
-    process = subprocess.Popen(_command(config_path, output, strategy), env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 240
-    while len(history_epochs(history)) < 2 and time.time() < deadline and process.poll() is None:
-        time.sleep(0.2)
-    assert process.poll() is None, "the run ended before it could be killed"
-    os.kill(process.pid, signal.SIGKILL)
-    process.wait()
-    done = history_epochs(history)
-    assert 2 <= len(done) < EPOCHS and not (output / "model.keras").exists()
+    run_killed_mid_epoch(_cli_args(config_path, output, strategy), env=env)
+    assert history_epochs(history) == [0, 1] and not (output / "model.keras").exists()
 
     _run(_command(config_path, output, strategy), env)
     assert history_epochs(history) == list(range(EPOCHS))  # each epoch ran once
@@ -78,37 +73,34 @@ def test_killed_multi_worker_run_resumes(tiny_preset, tmp_path):
     config_path = write_resume_config(tmp_path, tiny_preset)
     output = tmp_path / "run"
     history = str(output / "history.csv")
-    command = [sys.executable, "-m", "keras_mtl.cli", "--backend", "tensorflow", "train",
-               str(config_path), "--output", str(output), "--strategy", "multi_worker"]
+    cli_args = ["--backend", "tensorflow", "train", str(config_path), "--output", str(output),
+                "--strategy", "multi_worker"]
+    command = [sys.executable, "-m", "keras_mtl.cli", *cli_args]
+    killed = [sys.executable, KILL_MID_EPOCH, "2:3", *cli_args]  # SIGKILL before batch 3 of epoch 2
 
     logs = [tmp_path / f"worker-{i}.log" for i in range(2)]
 
-    def start_workers():
+    def start_workers(commands):
         hosts = [f"127.0.0.1:{port}" for port in free_ports(2)]
         return [
-            subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=open(logs[i], "wb"),
+            subprocess.Popen(commands[i], stdout=subprocess.DEVNULL, stderr=open(logs[i], "wb"),
                              env=clean_env(TF_CONFIG=json.dumps({
                                  "cluster": {"worker": hosts},
                                  "task": {"type": "worker", "index": i}})))
             for i in range(2)
         ]
 
-    workers = start_workers()
+    workers = start_workers([command, killed])
     try:
-        deadline = time.time() + 240
-        while (len(history_epochs(history)) < 2 and time.time() < deadline
-               and all(w.poll() is None for w in workers)):
-            time.sleep(0.2)
-        assert all(w.poll() is None for w in workers), "a worker ended before the kill"
-        time.sleep(0.5)  # into the next epoch: both workers have saved their backups
-        for worker in reversed(workers):
-            worker.kill()
-            worker.wait()
-        done = history_epochs(history)
-        assert 2 <= len(done) < EPOCHS and not (output / "model.keras").exists()
+        # Worker 1 reaches batch 3 of epoch 2 only after both workers finished epoch 1
+        # (its batches 0-2 all-reduce with worker 0), so both backups are on disk.
+        assert workers[1].wait(timeout=300) == -signal.SIGKILL, logs[1].read_text()[-3000:]
+        workers[0].kill()  # waiting on its dead peer, or failed on it: either way, gone
+        workers[0].wait()
+        assert history_epochs(history) == [0, 1] and not (output / "model.keras").exists()
         assert (output / "workertemp_1" / "backup").exists()
 
-        workers = start_workers()
+        workers = start_workers([command, command])
         for worker, log in zip(workers, logs):
             worker.wait(timeout=300)
             assert worker.returncode == 0, log.read_text()[-3000:]
