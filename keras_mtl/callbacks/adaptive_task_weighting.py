@@ -45,9 +45,11 @@ class AdaptiveTaskWeighting(keras.callbacks.Callback):
 
     Example:
 
-    >>> model.fit(train_ds, validation_data=dev_ds, epochs=5,
-    ...           callbacks=[AdaptiveTaskWeighting("dwa", temperature=2.0)])
-    >>> history.history["slots_weight"]
+    ```python
+    history = model.fit(train_ds, validation_data=dev_ds, epochs=5,
+                        callbacks=[AdaptiveTaskWeighting("dwa", temperature=2.0)])
+    history.history["slots_weight"]  # the weight DWA gave the slots task, per epoch
+    ```
     """
 
     def __init__(

@@ -55,9 +55,11 @@ class TaskAffinity(keras.callbacks.Callback):
 
     Example:
 
-    >>> affinity = TaskAffinity(train_ds, every=10)
-    >>> model.fit(train_ds, epochs=3, callbacks=[affinity])
-    >>> affinity.mean("tag")[0][1]        # how a step on task 0 moves task 1's loss
+    ```python
+    affinity = TaskAffinity(train_ds, every=10)
+    model.fit(train_ds, epochs=3, callbacks=[affinity])
+    affinity.mean("tag")[0][1]        # how a step on task 0 moves task 1's loss
+    ```
     """
 
     def __init__(self, affinity_data, every=10, scope="backbone", state_path=None,

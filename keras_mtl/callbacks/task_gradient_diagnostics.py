@@ -32,8 +32,10 @@ class TaskGradientDiagnostics(keras.callbacks.Callback):
 
     Example:
 
-    >>> model.fit(train_ds, epochs=3,
-    ...           callbacks=[TaskGradientDiagnostics(dev_ds), keras.callbacks.CSVLogger("h.csv")])
+    ```python
+    model.fit(train_ds, epochs=3,
+              callbacks=[TaskGradientDiagnostics(dev_ds), keras.callbacks.CSVLogger("h.csv")])
+    ```
     """
 
     def __init__(self, gradient_data, scope="last_layer"):

@@ -175,8 +175,10 @@ def make_dataset(
 
     Example:
 
-    >>> train_ds = make_dataset(model.preprocessor, atis["train"], shuffle=True)
-    >>> model.fit(train_ds, epochs=3)
+    ```python
+    train_ds = make_dataset(model.preprocessor, atis["train"], shuffle=True)
+    model.fit(train_ds, epochs=3)
+    ```
     """
     check_preprocessor(preprocessor)
     bucket_step = resolve_bucket_step(bucket_step)

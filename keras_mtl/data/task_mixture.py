@@ -60,13 +60,15 @@ class TaskMixture:
 
     Example:
 
-    >>> mixture = TaskMixture(
-    ...     model.preprocessor,
-    ...     {"atis": atis["train"], "wnut16": wnut["train"], "vader": vader["train"]},
-    ...     sampler={"name": "temperature", "alpha": 0.5},
-    ...     batch_size=32, epochs=3,
-    ... )
-    >>> model.fit(mixture.dataset, epochs=3, callbacks=[mixture.callback])
+    ```python
+    mixture = TaskMixture(
+        model.preprocessor,
+        {"atis": atis["train"], "wnut16": wnut["train"], "vader": vader["train"]},
+        sampler={"name": "temperature", "alpha": 0.5},
+        batch_size=32, epochs=3,
+    )
+    model.fit(mixture.dataset, epochs=3, callbacks=[mixture.callback])
+    ```
     """
 
     def __init__(

@@ -37,8 +37,10 @@ def load_files(format, train, dev=None, test=None, name="files", seed=0, **reade
 
     Example:
 
-    >>> splits = load_files("jsonl", train="train.jsonl", test="test.jsonl",
-    ...                     tasks=["intent"])
+    ```python
+    splits = load_files("jsonl", train="train.jsonl", test="test.jsonl",
+                        tasks=["intent"])
+    ```
     """
     del seed  # the files fix the splits
     _check_reader_options(format, reader_options)

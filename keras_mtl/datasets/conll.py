@@ -19,9 +19,11 @@ def read_conll(path, task="ner", name=None, token_column=0, tag_column=-1):
 
     Example:
 
-    >>> data = read_conll("train.conll", task="ner")
-    >>> data.labels["ner"][0][:3]
-    ['O', 'B-person', 'I-person']
+    ```python
+    data = read_conll("train.conll", task="ner")
+    data.labels["ner"][0][:3]
+    # ['O', 'B-person', 'I-person']
+    ```
     """
     name = name or f"{path}"
     texts, tags = [], []

@@ -113,9 +113,10 @@ class LabeledTexts:
 
         Example:
 
+        >>> data = LabeledTexts([f"text {i}" for i in range(10)], {"topic": ["a", "b"] * 5})
         >>> parts = data.split({"dev": 0.1, "test": 0.2}, seed=0)
-        >>> sorted(parts)
-        ['dev', 'test', 'train']
+        >>> {split: len(part) for split, part in sorted(parts.items())}
+        {'dev': 1, 'test': 2, 'train': 7}
         """
         for split, fraction in fractions.items():
             check_number(fraction, f"split fraction {split!r}", above=0, below=1)

@@ -131,7 +131,9 @@ def read_csv(path, text_field="text", tasks=None, token_tasks=(), name=None, pai
 
     Example (`reviews.csv` with columns `text,sentiment`):
 
-    >>> data = read_csv("reviews.csv", tasks=["sentiment"])
+    ```python
+    data = read_csv("reviews.csv", tasks=["sentiment"])
+    ```
     """
     lines = (line for _, line in text_lines(path))
     try:
@@ -176,11 +178,15 @@ def read_jsonl(path, text_field="text", tasks=None, token_tasks=(), name=None, p
     Example (lines like `{"text": "fly to boston", "intent": "flight",
     "slots": ["O", "O", "B-city"]}`):
 
-    >>> data = read_jsonl("train.jsonl", tasks=["intent", "slots"], token_tasks=["slots"])
+    ```python
+    data = read_jsonl("train.jsonl", tasks=["intent", "slots"], token_tasks=["slots"])
+    ```
 
     Pairs (lines like `{"premise": "...", "hypothesis": "...", "label": "entailment"}`):
 
-    >>> nli = read_jsonl("nli.jsonl", text_field="premise", pair_field="hypothesis")
+    ```python
+    nli = read_jsonl("nli.jsonl", text_field="premise", pair_field="hypothesis")
+    ```
     """
     rows, row_lines = [], []
     for number, line in text_lines(path):

@@ -15,11 +15,12 @@ def configure_devices(num_cpu_devices):
 
     Example:
 
-    >>> import keras_mtl.distribution as distribution
-    >>> distribution.configure_devices(2)   # first thing in the process
-    >>> with distribution.distribution_scope("mirrored") as dist:
-    ...     dist.num_replicas
-    2
+    ```python
+    import keras_mtl.distribution as distribution
+    distribution.configure_devices(2)   # first thing in the process
+    with distribution.distribution_scope("mirrored") as dist:
+        dist.num_replicas  # 2 (KERAS_BACKEND=tensorflow)
+    ```
     """
     if not isinstance(num_cpu_devices, int) or isinstance(num_cpu_devices, bool) \
             or num_cpu_devices < 1:

@@ -98,9 +98,9 @@ def set_mixed_precision(policy):
 
     >>> set_mixed_precision("mixed_bfloat16")
     'mixed_bfloat16'
-    >>> model = MultiTaskModel.from_preset("minilm", tasks, num_layers=2)
-    >>> model.backbone.dtype_policy.name
+    >>> keras.layers.Dense(2).dtype_policy.name   # layers built from now on
     'mixed_bfloat16'
+    >>> set_mixed_precision(None)   # back to float32
     """
     if policy is not None and policy not in PRECISION_SETTINGS:
         raise ValueError(

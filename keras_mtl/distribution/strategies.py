@@ -182,12 +182,13 @@ def distribution_scope(strategy=None, devices=None, mixed_precision=None):
 
     Example:
 
-    >>> with distribution_scope("data_parallel") as dist:   # KERAS_BACKEND=jax
-    ...     model = MultiTaskModel.from_preset("minilm", tasks, num_layers=2)
-    ...     model.compile(keras.optimizers.Adam(1e-4))
-    ...     model.fit(train_ds, epochs=1)
-    >>> dist.num_replicas
-    2
+    ```python
+    with distribution_scope("data_parallel") as dist:   # KERAS_BACKEND=jax
+        model = MultiTaskModel.from_preset("minilm", tasks, num_layers=2)
+        model.compile(keras.optimizers.Adam(1e-4))
+        model.fit(train_ds, epochs=1)
+    dist.num_replicas  # 2 on a machine with two accelerators
+    ```
     """
     builder = None if strategy is None else get_strategy(strategy)
     policy = keras.config.dtype_policy()

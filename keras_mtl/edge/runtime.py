@@ -38,9 +38,11 @@ class EdgeModel:
 
     Example:
 
-    >>> edge = EdgeModel("saved_models/atis_edge")
-    >>> edge.predict(["show me flights to boston"])["slots"]["labels"]
-    [['O', 'O', 'O', 'O', 'B-toloc.city_name']]
+    ```python
+    edge = EdgeModel("saved_models/atis_edge")
+    edge.predict(["show me flights to boston"])["slots"]["labels"]
+    # [['O', 'O', 'O', 'O', 'B-toloc.city_name']]
+    ```
     """
 
     def __init__(self, path, providers=None, tokenizer="auto"):

@@ -22,11 +22,13 @@ def float32_model(model):
 
     Example:
 
+    >>> from keras_mtl import MultiTaskModel, TaskSpec
     >>> keras.config.set_dtype_policy("mixed_bfloat16")
-    >>> model = MultiTaskModel.from_preset("minilm", tasks, num_layers=2)
+    >>> model = MultiTaskModel.from_preset(
+    ...     "minilm", [TaskSpec("intent", "classification", labels=["a", "b"])], num_layers=1)
     >>> keras.config.set_dtype_policy("float32")
-    >>> float32_model(model).backbone.compute_dtype
-    'float32'
+    >>> model.backbone.compute_dtype, float32_model(model).backbone.compute_dtype
+    ('bfloat16', 'float32')
     """
     if not _computes_in_half(model):
         return model

@@ -52,9 +52,11 @@ class SavedModelClient:
 
     Example:
 
-    >>> client = SavedModelClient("saved_models/atis/1")
-    >>> client.predict(["show me flights to boston"])["slots"]["labels"]
-    [['O', 'O', 'O', 'O', 'B-toloc.city_name']]
+    ```python
+    client = SavedModelClient("saved_models/atis/1")
+    client.predict(["show me flights to boston"])["slots"]["labels"]
+    # [['O', 'O', 'O', 'O', 'B-toloc.city_name']]
+    ```
     """
 
     def __init__(self, path):

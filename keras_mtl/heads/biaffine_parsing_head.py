@@ -34,7 +34,7 @@ class BiaffineParsingHead(keras.layers.Layer):
 
     >>> import numpy as np
     >>> head = BiaffineParsingHead(num_relations=3, arc_dim=4, relation_dim=2)
-    >>> head(np.ones((2, 5, 8), "float32"), padding_mask=np.ones((2, 5), "int32")).shape
+    >>> tuple(head(np.ones((2, 5, 8), "float32"), padding_mask=np.ones((2, 5), "int32")).shape)
     (2, 5, 5, 4)
     """
 

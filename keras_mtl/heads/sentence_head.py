@@ -23,7 +23,7 @@ class SentenceHead(ScoringHead):
     >>> import numpy as np
     >>> head = SentenceHead(units=3, pooling="mean", activation="softmax")
     >>> seq = np.ones((2, 5, 8), "float32"); mask = np.ones((2, 5), "int32")
-    >>> head(seq, pooled_output=seq[:, 0], padding_mask=mask).shape
+    >>> tuple(head(seq, pooled_output=seq[:, 0], padding_mask=mask).shape)
     (2, 3)
     """
 

@@ -21,7 +21,7 @@ class TokenClassificationHead(ScoringHead):
 
     >>> import numpy as np
     >>> head = TokenClassificationHead(units=4)
-    >>> head(np.ones((2, 5, 8), "float32")).shape
+    >>> tuple(head(np.ones((2, 5, 8), "float32")).shape)
     (2, 5, 4)
     """
 

@@ -46,7 +46,7 @@ class LayerAttention(keras.layers.Layer):
     [0.5, 0.5]
     >>> top = LayerAttention()             # starts at the top layer
     >>> _ = top(h)
-    >>> [round(a, 6) for a in top.mixing_weights()]
+    >>> [round(float(a), 6) for a in top.mixing_weights()]
     [0.1, 0.9]
     """
 

@@ -46,8 +46,15 @@ class MultiTaskPreprocessor(keras_hub.models.Preprocessor):
 
     Example:
 
-    >>> pre = MultiTaskPreprocessor(tokenizer, tasks, sequence_length=32)
-    >>> x, y, sw = pre(["book a flight to boston"], y={"intent": [3]})
+    >>> from keras_mtl import TaskSpec
+    >>> from keras_mtl.preprocessing import BertWordPieceTokenizer
+    >>> tokenizer = BertWordPieceTokenizer(vocabulary=[
+    ...     "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "book", "a", "flight", "to", "boston"])
+    >>> intent = TaskSpec("intent", "classification", labels=["fare", "flight"])
+    >>> pre = MultiTaskPreprocessor(tokenizer, [intent], sequence_length=8)
+    >>> x, y, sample_weight = pre(["book a flight to boston"], y={"intent": [1]})
+    >>> keras.ops.convert_to_numpy(x["token_ids"]).tolist()
+    [[2, 5, 6, 7, 8, 9, 3, 0]]
     """
 
     def __init__(self, tokenizer, tasks, sequence_length=128, **kwargs):

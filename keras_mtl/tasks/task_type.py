@@ -50,9 +50,10 @@ class TaskType:
 
     Example (a type that scores one value per text, outside the package):
 
+    >>> from keras_mtl.tasks import RegressionType, register_task_type
     >>> class Score(RegressionType):
     ...     name = "score"
-    >>> register_task_type(Score())
+    >>> _ = register_task_type(Score())
     """
 
     name = None
