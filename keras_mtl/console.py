@@ -31,13 +31,6 @@ _NATIVE_LOG = re.compile(
     r"to STDERR|[IWEF]\d{4} \d\d:\d\d:[\d.]+ +\d+ [\w./-]+:\d+\] .*)$"
 )
 
-# Python warnings the command does not repeat unless --verbose: Keras says this
-# about every BERT whose pooler no task reads. (`train` itself silences Keras'
-# "input ran out of data" of bucketed datasets.)
-_EXPECTED_WARNINGS = (
-    r"Gradients do not exist for variables \[.*pooled_dense",
-)
-
 
 def set_log_environment(verbosity):
     """Environment for the native libraries; call before importing any of them."""
@@ -101,8 +94,6 @@ def configure_python_logs(verbosity):
     if verbosity >= VERBOSE:
         return
     warnings.showwarning = _show_warning
-    for pattern in _EXPECTED_WARNINGS:
-        warnings.filterwarnings("ignore", message=pattern)
     if verbosity == QUIET:
         warnings.filterwarnings("ignore")
     for name in ("tensorflow", "absl", "jax", "jax._src.xla_bridge", "tf2onnx"):

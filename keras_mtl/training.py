@@ -15,7 +15,6 @@ import json
 import os
 import shutil
 import time
-import warnings
 
 import keras
 
@@ -421,18 +420,14 @@ def _fit(model, training, dist, inputs, callbacks, examples, output, verbose, lo
                                                               training["batch_size"])
     log(f"Training {training['epochs']} epochs on {examples} examples.")
     fit_start = time.time()
-    with warnings.catch_warnings():
-        # Length buckets make the epoch size unknown in advance; Keras learns it
-        # during the first epoch and warns that the input "ran out of data".
-        warnings.filterwarnings("ignore", message="Your input ran out of data")
-        model.fit(
-            train_ds,
-            validation_data=dev_ds,
-            epochs=training["epochs"],
-            callbacks=callbacks.all,
-            verbose=verbose,
-            shuffle=False,
-        )
+    model.fit(
+        train_ds,
+        validation_data=dev_ds,
+        epochs=training["epochs"],
+        callbacks=callbacks.all,
+        verbose=verbose,
+        shuffle=False,
+    )
     fit_seconds = time.time() - fit_start
     rows = _history_rows(output)
     # The run's cost as if never killed; a history without the column (a run

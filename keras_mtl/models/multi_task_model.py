@@ -1,5 +1,7 @@
 """`MultiTaskModel`: a functional Keras model, one BERT backbone, one output per task."""
 
+import warnings
+
 import keras
 import numpy as np
 from keras import ops
@@ -18,6 +20,15 @@ from keras_mtl.optimizers import Adam
 from keras_mtl.preprocessing.text_inputs import check_batch_size, check_texts
 from keras_mtl.preprocessing.truncation import warn_truncated
 from keras_mtl.tasks import MISSING_ID, check_task_list
+
+# Keras warnings that `MultiTaskModel.fit` silences, each true of every such model:
+_FIT_NOISE = (
+    # keras_hub's BERT has a pooler that no task reads unless it pools with it.
+    r"Gradients do not exist for variables \['pooled_dense/kernel', 'pooled_dense/bias'\] ",
+    # Keras' default `shuffle=True` does not apply to a tf.data.Dataset, which
+    # `make_dataset` shuffles itself.
+    r"`shuffle=True` was passed, but will be ignored since the data `x` was provided as a tf.data.Dataset",
+)
 
 
 @keras.saving.register_keras_serializable(package="keras_mtl")
@@ -534,11 +545,22 @@ class MultiTaskModel(keras.Model):
 
     # === Checks of targets given directly to fit / evaluate ===
     def fit(self, x=None, y=None, *args, **kwargs):
+        """Keras' `fit`, after checking targets given as arrays, without Keras'
+        warnings that say nothing about this model (`_FIT_NOISE`, and "your input
+        ran out of data" when no `steps_per_epoch` is given)."""
         self._check_targets(y, "y")
         validation = kwargs.get("validation_data")
         if isinstance(validation, (tuple, list)) and len(validation) >= 2:
             self._check_targets(validation[1], "validation_data")
-        return super().fit(x, y, *args, **kwargs)
+        with warnings.catch_warnings():
+            for message in _FIT_NOISE:
+                warnings.filterwarnings("ignore", message=message, category=UserWarning)
+            if kwargs.get("steps_per_epoch") is None:
+                # Without a step count Keras reads the data to its end (as meant) and
+                # then warns that it "ran out"; with one, the warning is a real one.
+                warnings.filterwarnings("ignore", message="Your input ran out of data",
+                                        category=UserWarning)
+            return super().fit(x, y, *args, **kwargs)
 
     def evaluate(self, x=None, y=None, *args, **kwargs):
         self._check_targets(y, "y")

@@ -2,6 +2,7 @@ import json
 import os
 import subprocess
 import sys
+import warnings
 
 import keras
 import numpy as np
@@ -105,6 +106,23 @@ def test_weights_changed_after_compile_change_training(model):
     model.fit(ds, epochs=1, verbose=0)
     for a, v in zip(before, model.get_layer("intent").weights):
         np.testing.assert_array_equal(a, np.array(v))
+
+
+def test_fit_on_make_dataset_warns_nothing(model):
+    """Keras warns about the unread pooler, the ignored default `shuffle` and the
+    epoch size learnt by reading the data: none of them is the user's to fix."""
+    model.compile(keras.optimizers.Adam(1e-3))
+    ds = make_dataset(model.preprocessor, tiny_data(repeat=3), batch_size=4, shuffle=True)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model.fit(ds, epochs=2, verbose=0)
+    # (Keras' own DeprecationWarnings, hidden by default, are not at issue.)
+    assert [str(w.message)[:80] for w in caught if w.category is UserWarning] == []
+    # Asking for more steps than the data holds is still warned about.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model.fit(ds, epochs=1, steps_per_epoch=100, verbose=0)
+    assert any("ran out of data" in str(w.message) for w in caught)
 
 
 def test_predict_on_text_decodes_per_word(model):
