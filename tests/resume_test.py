@@ -88,6 +88,23 @@ def run_killed_mid_epoch(cli_args, **kwargs):
     assert done.returncode == -signal.SIGKILL, done.stderr.decode(errors="replace")[-3000:]
 
 
+def run_to_end(command, timeout=300, env=None):
+    """Runs `command` to a zero exit; its stdout and stderr together. A run still
+    going after `timeout` seconds is aborted with SIGABRT, on which Python's
+    faulthandler prints every thread's stack, and the test fails with them."""
+    env = dict(os.environ if env is None else env, PYTHONFAULTHANDLER="1")
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True, env=env)
+    try:
+        output, _ = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.send_signal(signal.SIGABRT)
+        output, _ = process.communicate()
+        pytest.fail(f"still running after {timeout} s; its output and stacks:\n{output[-12000:]}")
+    assert process.returncode == 0, output[-3000:]
+    return subprocess.CompletedProcess(command, 0, stdout=output)
+
+
 def test_killed_run_resumes_from_last_epoch(tiny_preset, tmp_path):
     output = tmp_path / "run"
     config_path = write_resume_config(tmp_path, tiny_preset)
@@ -99,8 +116,7 @@ def test_killed_run_resumes_from_last_epoch(tiny_preset, tmp_path):
     assert history_epochs(history) == [0, 1] and not (output / "model.keras").exists()
     assert (output / "backup").exists()
 
-    resumed = subprocess.run(command, check=True, stdout=subprocess.PIPE,
-                             stderr=subprocess.STDOUT, text=True, timeout=300)
+    resumed = run_to_end(command)
     # Start-up is quiet: the first line is the command's own, no TF/XLA/CUDA log line.
     from keras_mtl.console import is_native_log_line
 

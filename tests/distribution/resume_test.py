@@ -18,6 +18,7 @@ from tests.resume_test import (
     history_epochs,
     history_rows,
     run_killed_mid_epoch,
+    run_to_end,
     write_resume_config,
 )
 
@@ -33,10 +34,9 @@ def _command(config_path, output, strategy):
 
 
 def _run(command, env):
-    """Runs a `keras-mtl` command to its end; a failure shows its stderr."""
-    done = subprocess.run(command, env=env, stdout=subprocess.DEVNULL,
-                          stderr=subprocess.PIPE, timeout=600)
-    assert done.returncode == 0, done.stderr.decode(errors="replace")[-3000:]
+    """Runs a `keras-mtl` command to its end; a failure shows its output (and,
+    past 600 s, every thread's stack)."""
+    run_to_end(command, timeout=600, env=env)
 
 
 @pytest.mark.parametrize("strategy", ["mirrored", "data_parallel"])
