@@ -51,7 +51,8 @@ with weight decay 0.01: keras_mtl the optimizer `keras-mtl train` builds
 (`keras_mtl.optimizers.AdamW`, fused into one XLA program per variable on
 TensorFlow, where `MultiTaskModel` also fuses GELU, layer norm and dropout while training;
 ``mtl-bf16-unfused-tensorflow`` turns both off, with Keras' own AdamW, to show what
-they are worth), plain Keras Keras' `AdamW`, and the transformers loop
+they are worth; on PyTorch the same class runs PyTorch's fused AdamW kernel, and
+``mtl-unfused-torch`` trains with Keras' own AdamW instead), plain Keras Keras' `AdamW`, and the transformers loop
 `torch.optim.AdamW(fused=True)`, the Trainer's default optimizer
 (`adamw_torch_fused`) with torch >= 2.8. PyTorch
 (keras on torch and the transformers loop) runs with `torch.set_num_threads(--threads)`;
@@ -126,6 +127,9 @@ def all_configurations():
     configs["mtl-bf16-unfused-tensorflow"] = {
         "model": "keras_mtl", "backend": "tensorflow", "padding": "bucketed", "precision": "bf16",
         "fused": False,
+    }
+    configs["mtl-unfused-torch"] = {
+        "model": "keras_mtl", "backend": "torch", "padding": "bucketed", "fused": False,
     }
     configs["hf-torch"] = {"model": "hf_transformers", "backend": "torch", "padding": "dynamic"}
     configs["hf-grouped"] = {"model": "hf_transformers", "backend": "torch", "padding": "grouped"}

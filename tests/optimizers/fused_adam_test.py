@@ -1,6 +1,7 @@
 """keras_mtl's Adam/AdamW give Keras' own updates (fused into one XLA program per
-variable on TensorFlow): same weights after several steps, an embedding's sparse
-gradient included, exclusions and amsgrad kept, config and `.keras` round trips."""
+variable on TensorFlow, into PyTorch's fused AdamW kernel on PyTorch): same weights
+after several steps, an embedding's sparse gradient included, exclusions, amsgrad,
+clipping and gradient accumulation kept, config and `.keras` round trips."""
 
 
 import keras
@@ -91,6 +92,21 @@ def test_adam_matches_keras(kwargs):
     assert_same_weights(ours, theirs)
 
 
+@pytest.mark.parametrize(
+    "kwargs", [{"gradient_accumulation_steps": 2}, {"global_clipnorm": 0.5}, {"clipvalue": 0.01}]
+)
+def test_clipping_and_accumulation_are_keras(kwargs):
+    """Keras clips and accumulates gradients before the update it hands over."""
+    def optimizer(cls):
+        return decaying(lambda **options: cls(**options, **kwargs))
+
+    ours = train_weights(optimizer(keras_mtl.optimizers.AdamW), steps=6)
+    assert_same_weights(ours, train_weights(optimizer(keras.optimizers.AdamW), steps=6))
+    # The option changed the result (so the comparison saw it).
+    assert not np.allclose(ours[0], train_weights(decaying(keras.optimizers.AdamW), steps=6)[0],
+                           atol=1e-5)
+
+
 def test_repeated_rows_square_the_summed_gradient():
     """When a batch holds an id twice, Adam squares the row's summed gradient, as
     with a dense gradient and as PyTorch does. (Keras' own Adam on TensorFlow squares
@@ -117,11 +133,11 @@ def test_config_round_trip_keeps_the_class():
     assert restored.get_config() == optimizer.get_config()
 
 
-def test_keras_own_optimizers_off_tensorflow():
+def test_keras_own_optimizers_on_jax():
     optimizer = keras_mtl.optimizers.AdamW(0.01, weight_decay=0.1)
-    fused = keras.config.backend() == "tensorflow"
+    fused = keras.config.backend() in ("tensorflow", "torch")
     assert isinstance(optimizer, keras_mtl.optimizers.AdamW) == fused
-    # On PyTorch, Keras' own multi-tensor AdamW.
+    # On JAX, Keras' own AdamW (compiled with the whole training step).
     assert isinstance(optimizer, keras.optimizers.AdamW)
     assert type(optimizer).__module__.startswith(
         "keras_mtl" if fused else "keras.src")
@@ -152,7 +168,7 @@ def test_saved_model_reloads_with_its_optimizer_in_a_fresh_process(tmp_path):
         "                  'out': model.predict_on_batch(x).tolist()}))\n"
     )
     report = run_fresh(code, str(path), str(tmp_path / "x.npy"), backend=keras.config.backend())
-    if keras.config.backend() == "tensorflow":
+    if keras.config.backend() in ("tensorflow", "torch"):
         assert (report["module"], report["class"]) == ("keras_mtl.optimizers.adamw", "AdamW")
     else:
         assert report["module"].startswith("keras.") and report["class"] == "AdamW"
