@@ -59,6 +59,11 @@ class MultiTaskPreprocessor(keras_hub.models.Preprocessor):
 
     def __init__(self, tokenizer, tasks, sequence_length=128, **kwargs):
         super().__init__(**kwargs)
+        # Nothing to build (no weights). Left unbuilt, this layer, a sublayer of the
+        # model it preprocesses for, would make Keras trace the whole model
+        # symbolically again before every `train_on_batch` / `test_on_batch` (Keras
+        # checks that every layer is built): a third of a PyTorch training step.
+        self.built = True
         # === Layers ===
         self.tokenizer = tokenizer
         # === Config ===

@@ -51,6 +51,16 @@ def test_compile_alone_fills_losses_metrics_and_weights_from_specs(model):
     assert {"loss", "intent_loss", "slots_loss", "intent_accuracy", "slots_accuracy"} <= set(logs)
 
 
+def test_batch_steps_do_not_rebuild_the_model_symbolically(model):
+    """Keras traces the whole model symbolically before each `train_on_batch` /
+    `test_on_batch` while any of its layers is unbuilt (`Trainer._symbolic_build`);
+    the preprocessor, a sublayer without weights, was such a layer."""
+    model.compile("sgd")
+    x, y, sw = to_numpy(batch_of(model, tiny_data()))
+    model.train_on_batch(x, y, sw)
+    assert [layer.name for layer in model._flatten_layers() if not layer.built] == []
+
+
 def test_logged_loss_is_weighted_sum_of_task_losses(model):
     model.compile("sgd", loss_weights={"intent": 0.3, "slots": 2.0})
     ds = make_dataset(model.preprocessor, tiny_data(repeat=4), batch_size=4)
