@@ -185,7 +185,9 @@ def describe(config, args):
     if config.get("jit_compile"):
         extra += ", XLA"
     if config.get("fused", True) is False:
-        extra += ", unfused (Keras' AdamW, GELU, layer norm, dropout)"
+        # PyTorch fuses only the optimizer; its layers are Keras' either way.
+        fused_layers = ", GELU, layer norm, dropout" if config["backend"] == "tensorflow" else ""
+        extra += f", unfused (Keras' AdamW{fused_layers})"
     if config["model"] == "keras_mtl":
         if config["padding"] == "bucketed":
             step = args.bucket_step
