@@ -8,6 +8,9 @@ AUTO = "auto"
 PRECISION_SETTINGS = (AUTO, *MIXED_PRECISION_POLICIES)
 # CPU flags (Linux `/proc/cpuinfo`) of bfloat16 matrix instructions.
 BF16_CPU_FLAGS = ("avx512_bf16", "amx_bf16")
+# Backends measured faster in bfloat16 than in float32 on such a CPU (oneDNN's
+# bfloat16 matrix products); JAX's CPU bfloat16 products are slower than its float32.
+BF16_CPU_BACKENDS = ("tensorflow", "torch")
 
 
 def cpu_has_bfloat16(cpuinfo=None):
@@ -60,16 +63,15 @@ def resolve_mixed_precision(policy, backend=None, cpuinfo=None):
     to be faster here.
 
     `"auto"` is `"mixed_bfloat16"` on a GPU with bfloat16 arithmetic (any backend),
-    and with TensorFlow on a CPU with bfloat16 instructions (`avx512_bf16`, AMX:
-    1.2–1.3× the examples per second of float32 on 2 cores, ATIS within the
-    accuracy of float32: docs/distributed.md). Everywhere else it is `None`
-    (float32): JAX on CPU is slower in bfloat16 than in float32, and PyTorch on CPU
-    has not been measured.
+    and with TensorFlow or PyTorch on a CPU with bfloat16 instructions
+    (`avx512_bf16`, AMX: 1.1–1.4× the examples per second of float32 on 2 cores,
+    ATIS within the accuracy of float32: docs/distributed.md). Everywhere else it
+    is `None` (float32): JAX on CPU is slower in bfloat16 than in float32.
 
     Example:
 
     >>> resolve_mixed_precision("auto", "jax", cpuinfo="flags : avx512f avx512_bf16")
-    >>> resolve_mixed_precision("auto", "tensorflow", cpuinfo="flags : avx512f avx512_bf16")
+    >>> resolve_mixed_precision("auto", "torch", cpuinfo="flags : avx512f avx512_bf16")
     'mixed_bfloat16'
     """
     if policy != AUTO:
@@ -77,7 +79,7 @@ def resolve_mixed_precision(policy, backend=None, cpuinfo=None):
     backend = backend or keras.config.backend()
     if _accelerator_has_bfloat16(backend):
         return "mixed_bfloat16"
-    if backend == "tensorflow" and cpu_has_bfloat16(cpuinfo):
+    if backend in BF16_CPU_BACKENDS and cpu_has_bfloat16(cpuinfo):
         return "mixed_bfloat16"
     return None
 
@@ -89,8 +91,8 @@ def set_mixed_precision(policy):
 
     Weights stay float32; activations use the half type. With `mixed_float16`,
     `compile` wraps the optimizer in a `LossScaleOptimizer`. Both fit on all three
-    backends. bfloat16 pays off with TensorFlow on CPUs with bfloat16 instructions
-    (`avx512_bf16`, AMX) and on accelerators; JAX on CPU is slower in it than in
+    backends. bfloat16 pays off with TensorFlow and PyTorch on CPUs with bfloat16
+    instructions (`avx512_bf16`, AMX) and on accelerators; JAX on CPU is slower in it than in
     float32. The exporters write float32 artefacts either way
     (`keras_mtl.export.precision.float32_model`).
 

@@ -122,11 +122,12 @@ def test_auto_precision_is_bfloat16_only_where_it_was_measured_faster():
     resolve = distribution.resolve_mixed_precision
     assert resolve("mixed_float16", "jax", cpuinfo=OLD_FLAGS) == "mixed_float16"
     assert resolve(None, "tensorflow", cpuinfo=AMD_FLAGS) is None
-    # On this machine's CPU (no GPU in the test run): TensorFlow with bf16 instructions
-    # only; JAX and PyTorch stay float32 on CPU.
-    assert resolve("auto", "tensorflow", cpuinfo=AMD_FLAGS) == "mixed_bfloat16"
-    assert resolve("auto", "tensorflow", cpuinfo=OLD_FLAGS) is None
-    if BACKEND != "tensorflow":
+    # On this machine's CPU (no GPU in the test run): TensorFlow and PyTorch with bf16
+    # instructions only; JAX stays float32 on CPU.
+    if BACKEND in ("tensorflow", "torch"):
+        assert resolve("auto", BACKEND, cpuinfo=AMD_FLAGS) == "mixed_bfloat16"
+        assert resolve("auto", BACKEND, cpuinfo=OLD_FLAGS) is None
+    else:
         assert resolve("auto", BACKEND, cpuinfo=AMD_FLAGS) is None
 
 
