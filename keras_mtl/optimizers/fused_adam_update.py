@@ -19,6 +19,7 @@ which makes the two updates the same.
 """
 
 import functools
+import math
 
 import keras
 
@@ -119,8 +120,6 @@ class FusedAdamUpdate:
 def _torch_fused_adam(optimizer, grads, variables, learning_rate):
     """Keras' Adam/AdamW step for every variable through `torch._fused_adamw_`, one
     call per (device, dtype, weight decay) group."""
-    import math
-
     import torch
 
     local_step = float(keras.ops.convert_to_numpy(optimizer.iterations)) + 1
