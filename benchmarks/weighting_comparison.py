@@ -57,7 +57,8 @@ def run(method, seed, args):
     config["training"]["epochs"] = args.epochs
     config["training"]["seed"] = seed
     if args.mixed_precision:
-        config["training"]["mixed_precision"] = args.mixed_precision
+        precision = None if args.mixed_precision == "null" else args.mixed_precision
+        config["training"]["mixed_precision"] = precision
     if METHODS[method] is None:
         config.pop("weighting", None)
     else:
@@ -90,7 +91,8 @@ def main():
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
     parser.add_argument("--backend", default="jax")
     parser.add_argument("--mixed-precision", default=None,
-                        help="Set training.mixed_precision, e.g. mixed_bfloat16 (default: the config's).")
+                        help="Set training.mixed_precision, e.g. mixed_bfloat16, or null for float32 "
+                             "(default: the config's).")
     parser.add_argument("--output", default=os.path.join(REPO, "saved_models", "weighting_comparison"))
     args = parser.parse_args()
 
