@@ -42,6 +42,15 @@ backend is fixed per process):
   strongest Hugging Face configuration on a CPU, and the one every ratio is taken
   against. ``hf-grouped-bf16`` adds `torch.autocast(bfloat16)` (the Trainer's
   `bf16=True`).
+* ``floor-tensorflow``: not a training run but a bound on one: for each measured
+  keras_mtl batch (TensorFlow, bf16, the default's shapes), the step's matrix products
+  alone (forward and both gradients of Q, K, V, attention output and feed-forward
+  products, and the two attention products, per layer, chained as in the model, in
+  bf16), then keras_mtl's fused AdamW update alone on the model's variables. No
+  implementation that keeps these products at these shapes and this optimizer can
+  train faster on this machine than this figure; its ratio to the best HF loop says
+  what speed-up is reachable at all. The same record also gives the bound with the
+  products at the bf16 peak rate (``peak_rate_examples_per_s``).
 * ``peak-<backend>``: the machine's matrix-product peak (2048 x 2048 products, fp32
   and bf16). Each training run's useful work is 6 FLOPs per layer weight per real
   (non-padding) token, reported in GFLOP/s and as a fraction of the best fp32 peak.
@@ -136,6 +145,9 @@ def all_configurations():
     configs["hf-grouped-bf16"] = {
         "model": "hf_transformers", "backend": "torch", "padding": "grouped", "precision": "bf16"
     }
+    configs["floor-tensorflow"] = {
+        "model": "step_floor", "backend": "tensorflow", "padding": "bucketed", "precision": "bf16"
+    }
     for backend in BACKENDS:
         configs[f"peak-{backend}"] = {"model": "matmul_peak", "backend": backend, "padding": "-"}
     return configs
@@ -199,6 +211,8 @@ def describe(config, args):
         return "plain Keras functional, same batches"
     if config["model"] == "matmul_peak":
         return "matmul peak (2048², fp32 and bf16)"
+    if config["model"] == "step_floor":
+        return "bound: the default's matrix products and optimizer alone, bf16"
     if config["padding"] == "grouped":
         return f"HF transformers loop, group_by_length sampler{extra}"
     return "HF transformers loop, shuffled, padded to longest"
@@ -313,8 +327,9 @@ def build_plain_keras_model(path, tasks, num_layers):
     return model
 
 
-def run_keras(config, args):
-    """Trains keras_mtl or the plain model on pre-materialized `make_dataset` batches."""
+def build_keras_run(config, args):
+    """The compiled keras_mtl or plain Keras model of `config`, and the
+    `make_dataset` batches (warm-up first) it trains on, as numpy arrays."""
     import keras
     import numpy as np
 
@@ -383,6 +398,14 @@ def run_keras(config, args):
             # already weigh 0, so any valid id will do.
             y = {task: np.maximum(target, 0) for task, target in y.items()}
         batches.append((x, y, sample_weight))
+    return model, batches
+
+
+def run_keras(config, args):
+    """Trains keras_mtl or the plain model on pre-materialized `make_dataset` batches."""
+    import keras
+
+    model, batches = build_keras_run(config, args)
 
     def shape_of(batch):
         return batch[0]["token_ids"].shape
@@ -409,6 +432,158 @@ def run_keras(config, args):
         versions=library_versions(),
     )
     return result
+
+
+# === Child: what this machine allows at most (TensorFlow) ===
+def run_floor(config, args):
+    """Seconds of the default's matrix products and optimizer update alone.
+
+    For each measured batch (the shapes keras_mtl trains on by default), one
+    compiled TensorFlow function runs every product of a training step's backbone
+    in bf16: per layer the Q, K, V, attention-output and two feed-forward products
+    with both of their gradients (the input's and the weight's), and the two
+    attention products (scores, context) with their four gradients, each layer's
+    output feeding the next as in the model. The heads, softmax, layer norms,
+    GELU, dropout, casts and the embedding are left out, so the figure bounds any
+    implementation from above. The optimizer is timed apart: keras_mtl's AdamW on
+    the model's trainable variables with dense gradients, as in a training step.
+    """
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    model, batches = build_keras_run({**config, "model": "keras_mtl"}, args)
+    backbone = model.backbone
+    hidden, heads = backbone.hidden_dim, backbone.num_heads
+    intermediate, layers = backbone.intermediate_dim, backbone.num_layers
+    head_dim = hidden // heads
+    rng = np.random.default_rng(0)
+
+    def tensor(*shape):
+        return tf.constant(rng.standard_normal(shape, dtype=np.float32) * 0.05, tf.bfloat16)
+
+    weights = [
+        {"q": tensor(hidden, hidden), "k": tensor(hidden, hidden), "v": tensor(hidden, hidden),
+         "o": tensor(hidden, hidden), "in": tensor(hidden, intermediate),
+         "out": tensor(intermediate, hidden)}
+        for _ in range(layers)
+    ]
+
+    def dense(x, w, saved):
+        saved.append((x, w))
+        return tf.matmul(x, w)
+
+    def dense_grad(dy, x, w):
+        # The input's and the weight's gradients of x @ w.
+        return tf.matmul(dy, w, transpose_b=True), tf.matmul(x, dy, transpose_a=True)
+
+    @tf.function
+    def products(x, batch):
+        length = tf.shape(x)[0] // batch
+        def split_heads(t):
+            return tf.transpose(tf.reshape(t, [batch, length, heads, head_dim]), [0, 2, 1, 3])
+        def merge_heads(t):
+            return tf.reshape(tf.transpose(t, [0, 2, 1, 3]), [-1, hidden])
+        saved, attention = [], []
+        for w in weights:
+            q = split_heads(dense(x, w["q"], saved))
+            k = split_heads(dense(x, w["k"], saved))
+            v = split_heads(dense(x, w["v"], saved))
+            scores = tf.matmul(q, k, transpose_b=True)
+            context = tf.matmul(scores, v)
+            attention.append((q, k, v, scores))
+            hidden_states = dense(merge_heads(context), w["o"], saved)
+            x = dense(dense(hidden_states, w["in"], saved), w["out"], saved)
+        weight_grads = []
+        dy = x
+        for layer in reversed(range(layers)):
+            q, k, v, scores = attention[layer]
+            layer_saved = saved[6 * layer:6 * layer + 6]
+            for x_in, w in reversed(layer_saved[3:]):  # out, in, o
+                dy, dw = dense_grad(dy, x_in, w)
+                weight_grads.append(dw)
+            d_context = split_heads(dy)
+            d_scores = tf.matmul(d_context, v, transpose_b=True)
+            d_v = tf.matmul(scores, d_context, transpose_a=True)
+            d_q = tf.matmul(d_scores, k)
+            d_k = tf.matmul(d_scores, q, transpose_a=True)
+            dx = 0
+            for d_out, (x_in, w) in zip((d_q, d_k, d_v), layer_saved[:3]):
+                d_in, dw = dense_grad(merge_heads(d_out), x_in, w)
+                weight_grads.append(dw)
+                dx = dx + d_in
+            dy = dx
+        return dy, weight_grads
+
+    variables = model.trainable_variables
+    gradients = [
+        tf.constant(rng.standard_normal(v.shape, dtype=np.float32) * 1e-3) for v in variables
+    ]
+
+    model.optimizer.build(variables)
+
+    @tf.function
+    def update():
+        model.optimizer.apply(gradients, variables)
+
+    def shape_of(batch):
+        return batch[0]["token_ids"].shape
+
+    inputs = {}
+    for batch in batches:
+        shape = shape_of(batch)
+        if shape not in inputs:
+            inputs[shape] = (tensor(shape[0] * shape[1], hidden), tf.constant(shape[0]))
+
+    def run_products(batch):
+        dx, _ = products(*inputs[shape_of(batch)])
+        dx[:1, :1].numpy()
+
+    warm, measured = split_warmup(batches, args.warmup, shape_of)
+    for batch in warm:
+        run_products(batch)
+    for _ in range(3):
+        update()
+
+    def examples(batch):
+        return len(batch[0]["token_ids"])
+
+    matmuls = time_steps(run_products, measured, examples, args.repeats)
+    optimizer_seconds = []
+    for _ in range(args.repeats):
+        start = time.perf_counter()
+        for _ in measured:
+            update()
+        model.optimizer.iterations.numpy()
+        optimizer_seconds.append(time.perf_counter() - start)
+    token_ids = [batch[0]["token_ids"] for batch in measured]
+    real_tokens = [int(batch[0]["padding_mask"].sum()) for batch in measured]
+    seconds = matmuls["seconds"] + min(optimizer_seconds)
+    # The same bound with every product at the bf16 matmul peak measured here.
+    peak = run_peak({"backend": "tensorflow"}, args)["bf16_gflops"]
+    product_flops = 6 * MATMUL_PARAMS_PER_LAYER * layers * sum(t.size for t in token_ids)
+    product_flops += sum(
+        6 * 2 * t.shape[0] * heads * t.shape[1] ** 2 * head_dim * layers for t in token_ids
+    )
+    peak_rate_seconds = product_flops / (peak * 1e9) + min(optimizer_seconds)
+    return {
+        "examples": matmuls["examples"],
+        "seconds": seconds,
+        "examples_per_s": matmuls["examples"] / seconds,
+        "matmul_seconds": matmuls["seconds"],
+        "matmul_seconds_per_pass": matmuls["seconds_per_pass"],
+        "optimizer_seconds": min(optimizer_seconds),
+        "optimizer_seconds_per_pass": optimizer_seconds,
+        "matmul_gflops": product_flops / matmuls["seconds"] / 1e9,
+        "bf16_peak_gflops": peak,
+        "peak_rate_examples_per_s": matmuls["examples"] / peak_rate_seconds,
+        **padding_summary(warm, token_ids, real_tokens),
+        "dtype_policy": keras.config.dtype_policy().name,
+        "optimizer_class":
+            f"{type(model.optimizer).__module__}.{type(model.optimizer).__name__}",
+        "batch_fingerprint": fingerprint(token_ids),
+        "versions": library_versions(),
+    }
 
 
 # === Child: Hugging Face transformers PyTorch loop ===
@@ -623,6 +798,8 @@ def run_child(args):
     config = all_configurations()[args.child]
     if config["model"] == "hf_transformers":
         result = run_hf(config, args)
+    elif config["model"] == "step_floor":
+        result = run_floor(config, args)
     elif config["model"] == "matmul_peak":
         result = run_peak(config, args)
     else:
@@ -786,6 +963,14 @@ def compute_ratios(results):
                 "keras_mtl": best_mtl["name"], "hf": best_hf["name"],
                 "ratio": best_mtl["examples_per_s"] / best_hf["examples_per_s"],
             }
+    floor = next((r for r in timed if r["model"] == "step_floor"), None)
+    best_hf = max(hf, key=lambda r: r["examples_per_s"], default=None)
+    if floor and best_hf:
+        ratios["step_floor_vs_best_hf"] = {
+            "hf": best_hf["name"],
+            "ratio": floor["examples_per_s"] / best_hf["examples_per_s"],
+            "ratio_at_bf16_peak": floor["peak_rate_examples_per_s"] / best_hf["examples_per_s"],
+        }
     return ratios
 
 
@@ -839,6 +1024,16 @@ def markdown_report(results, ratios, peak, args):
                 f"| Fastest keras_mtl / fastest HF ({label.replace('_', ' ')}): "
                 f"{best['keras_mtl']} / {best['hf']} | | {best['ratio']:.2f}x |"
             )
+    floor = ratios.get("step_floor_vs_best_hf")
+    if floor:
+        lines.append(
+            f"| Bound (products and optimizer alone) / fastest HF ({floor['hf']}) | | "
+            f"{floor['ratio']:.2f}x |"
+        )
+        lines.append(
+            f"| Same, every product at the bf16 peak / fastest HF | | "
+            f"{floor['ratio_at_bf16_peak']:.2f}x |"
+        )
     return "\n".join(lines)
 
 
