@@ -18,6 +18,7 @@ DEFAULTS = {
         "sharing": "hard",
         "private_layers": 1,
         "tie_weight": 0.0,
+        "initial_weights": None,
     },
     "data": {
         "dataset": "atis",
@@ -60,7 +61,7 @@ _TYPES = {
     "backbone": {
         "preset": str, "num_layers": (int, type(None)), "sequence_length": int,
         "load_weights": bool, "sharing": str, "private_layers": int,
-        "tie_weight": (int, float),
+        "tie_weight": (int, float), "initial_weights": (str, type(None)),
     },
     "data": {
         "dataset": (str, list, dict), "seed": int, "max_train_examples": (int, type(None)),
@@ -147,6 +148,9 @@ def resolve_config(config):
     check_number(backbone["sequence_length"], "'backbone.sequence_length'", at_least=4)
     if backbone["num_layers"] is not None and backbone["num_layers"] < 1:
         raise ConfigError("'backbone.num_layers' must be >= 1 or null.")
+    if backbone["initial_weights"] is not None and not backbone["initial_weights"].strip():
+        raise ConfigError("'backbone.initial_weights' must be a run folder or a .keras file, "
+                          "or null; got an empty string.")
     _resolve_sharing(backbone)
     _resolve_data(resolved["data"])
     resolved["tasks"] = _resolve_tasks(config.get("tasks"))

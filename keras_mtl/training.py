@@ -320,7 +320,27 @@ def _build_model(config, tasks, log):
         f"Model: {backbone['preset']} ({model.backbone.num_layers} layers, "
         f"{model.count_params():,} parameters), tasks {model.task_names}."
     )
+    if backbone["initial_weights"] is not None:
+        copied = _start_from(model, backbone["initial_weights"])
+        heads = f"the heads of {copied}" if copied else "no task head (none in common)"
+        log(f"Starting from {backbone['initial_weights']}: its encoder and {heads}.")
     return model
+
+
+def _start_from(model, path):
+    """Loads the earlier run at `path` and copies its weights into `model`
+    (`MultiTaskModel.initialize_from`); returns the tasks whose heads were copied."""
+    where = f"'backbone.initial_weights' ({path})"
+    if not (os.path.isfile(path) or os.path.isfile(os.path.join(path, "model.keras"))):
+        raise ConfigError(f"{where}: no such file, and no folder holding a model.keras.")
+    try:
+        source, _ = load_run(path)
+    except (ValueError, OSError) as error:
+        raise ConfigError(f"{where}: cannot load a model: {error}") from None
+    try:
+        return model.initialize_from(source)
+    except ConfigError as error:
+        raise ConfigError(f"{where}: {error}") from None
 
 
 def _make_inputs(config, preprocessor, datasets, splits, log):

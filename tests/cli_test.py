@@ -37,6 +37,10 @@ TASKS2 = TASKS + [{"name": "slots", "type": "token_classification"}]
         ({"tasks": TASKS, "data": {"dataset": {"vader": "tweets"}}}, "must be a mapping of loader options"),
         ({"tasks": TASKS, "backbone": {"sharing": "soft"}}, "'backbone.sharing' is 'soft'"),
         ({"tasks": TASKS, "backbone": {"tie_weight": 0.1}}, "needs 'backbone.sharing: partial'"),
+        ({"tasks": TASKS, "backbone": {"initial_weights": " "}},
+         "'backbone.initial_weights' must be a run folder or a .keras file"),
+        ({"tasks": TASKS, "backbone": {"initial_weights": 3}},
+         "'backbone.initial_weights' has the wrong type"),
         ({"tasks": TASKS, "training": {"gradient_method": "pcgrad"}},
          "'training.gradient_method': gradient method 'pcgrad' combines the gradients of "
          "several tasks; the model has 1 task"),

@@ -586,6 +586,87 @@ class MultiTaskModel(keras.Model):
             if spec.name in y:
                 check_class_ids(spec, y[spec.name], f"{what}['{spec.name}']")
 
+    # === Starting from another model ===
+    def initialize_from(self, source):
+        """Starts from the weights of `source`, another `MultiTaskModel` (say, a
+        multi-task run's): its encoder, and the head of every task both models have.
+
+        This is the second stage of MT-DNN's recipe (train on all tasks, then
+        fine-tune on each): a single-task model initialized from the multi-task one.
+        A task's head is copied when `source` has a task of the same name, type and
+        labels; the other heads keep their fresh initialization. The private top
+        layers of `sharing="partial"` start from the copied encoder's top layers,
+        and the layer-attention mix of `sharing="attention"` is copied for the tasks
+        both models mix over the same number of layers.
+
+        Args:
+            source: a `MultiTaskModel` whose encoder has the same architecture
+                (layers, sizes, vocabulary) as this model's. It must share its encoder
+                whole (`"hard"` or `"attention"`): with `"partial"` sharing its top
+                layers differ per task, and which task's to take is not defined.
+
+        Returns:
+            the names of the tasks whose heads were copied, in this model's order.
+
+        Raises:
+            ConfigError: naming the architecture setting or the task that differs.
+
+        Example:
+
+        >>> import keras_hub
+        >>> from keras_mtl import MultiTaskModel, TaskSpec
+        >>> def tiny_backbone():
+        ...     return keras_hub.models.BertBackbone(
+        ...         vocabulary_size=20, num_layers=1, num_heads=1, hidden_dim=4,
+        ...         intermediate_dim=8, max_sequence_length=8)
+        >>> intent = TaskSpec("intent", "classification", labels=["a", "b"])
+        >>> slots = TaskSpec("slots", "token_classification", labels=["O", "B-x"])
+        >>> multi = MultiTaskModel(tiny_backbone(), [intent, slots])
+        >>> single = MultiTaskModel(tiny_backbone(), [intent])
+        >>> single.initialize_from(multi)
+        ['intent']
+        """
+        if not isinstance(source, MultiTaskModel):
+            raise ConfigError(
+                f"Can only start from a MultiTaskModel, got {type(source).__name__}.")
+        if source.sharing == "partial":
+            raise ConfigError(
+                "Cannot start from a model with sharing 'partial': its top "
+                f"{source.private_layers_per_task} layer(s) differ per task. Start from a "
+                "model with 'hard' or 'attention' sharing.")
+        ours, theirs = self.backbone.get_config(), source.backbone.get_config()
+        for key in ("vocabulary_size", "num_layers", "num_heads", "hidden_dim",
+                    "intermediate_dim", "max_sequence_length", "num_segments"):
+            if ours.get(key) != theirs.get(key):
+                raise ConfigError(
+                    f"Cannot start from that model: its encoder has {key}={theirs.get(key)}, "
+                    f"this one {key}={ours.get(key)}.")
+        self.backbone.set_weights(source.backbone.get_weights())
+        top_layers = self.backbone.transformer_layers[
+            len(self.backbone.transformer_layers) - len(self.private_layers[0]):
+        ] if self.private_layers else []
+        for copies in self.private_layers:
+            for copy, layer in zip(copies, top_layers):
+                copy.set_weights(layer.get_weights())
+        copied = []
+        for index, spec in enumerate(self.tasks):
+            if spec.name not in source.task_names:
+                continue
+            other = source.get_task(spec.name)
+            if (other.type, other.labels) != (spec.type, spec.labels):
+                raise ConfigError(
+                    f"Cannot start task '{spec.name}' from that model's: it is a "
+                    f"{other.type} task with labels {other.labels}, this one a {spec.type} "
+                    f"task with labels {spec.labels}. Rename the task to train a new head.")
+            other_index = source.task_names.index(spec.name)
+            _copy_weights(source.heads[other_index], self.heads[index], f"task '{spec.name}'")
+            if self.layer_attention and source.layer_attention:
+                mix, other_mix = self.layer_attention[index], source.layer_attention[other_index]
+                if [w.shape for w in mix.weights] == [w.shape for w in other_mix.weights]:
+                    mix.set_weights(other_mix.get_weights())
+            copied.append(spec.name)
+        return copied
+
     # === Construction ===
     @classmethod
     def from_preset(
@@ -658,6 +739,17 @@ class MultiTaskModel(keras.Model):
 
 
 SHARING_MODES = ("hard", "partial", "attention")
+
+
+def _copy_weights(source_layer, target_layer, what):
+    weights = source_layer.get_weights()
+    theirs = [tuple(w.shape) for w in weights]
+    ours = [tuple(w.shape) for w in target_layer.get_weights()]
+    if theirs != ours:
+        raise ConfigError(
+            f"Cannot start {what} from that model's: its weights have shapes {theirs}, "
+            f"this one's {ours} (another hidden_dim or pooling?).")
+    target_layer.set_weights(weights)
 
 
 def _check_sharing(backbone, sharing, private_layers, tie_weight):
