@@ -55,9 +55,10 @@ def read_json(path):
 
 
 def run_folder(comparison, variant, rate, seed):
-    from keras_mtl.compare_report import format_rate
+    """Where `keras-mtl compare` put that run."""
+    from keras_mtl.compare import Run
 
-    return os.path.join(comparison, variant, f"lr{format_rate(rate)}", f"seed{seed}")
+    return os.path.join(comparison, Run(variant, seed, rate, None).folder)
 
 
 def plan(comparison, tasks=None, sharing=None, output=None):

@@ -47,9 +47,10 @@ backend is fixed per process):
   alone (forward and both gradients of Q, K, V, attention output and feed-forward
   products, and the two attention products, per layer, chained as in the model, in
   bf16), then keras_mtl's fused AdamW update alone on the model's variables. No
-  implementation that keeps these products at these shapes and this optimizer can
-  train faster on this machine than this figure; its ratio to the best HF loop says
-  what speed-up is reachable at all. The same record also gives the bound with the
+  implementation that keeps these products at these shapes and this optimizer, and
+  updates after the gradients as Keras and the HF loop do, can train faster on this
+  machine than this figure; its ratio to the best HF loop says what speed-up is
+  reachable at all. The same record also gives the bound with the
   products at the bf16 peak rate (``peak_rate_examples_per_s``).
 * ``peak-<backend>``: the machine's matrix-product peak (2048 x 2048 products, fp32
   and bf16). Each training run's useful work is 6 FLOPs per layer weight per real
@@ -236,6 +237,15 @@ def split_warmup(batches, warmup, shape_of):
     return warm, measured
 
 
+def keras_batch_shape(batch):
+    """Padded shape of a `make_dataset` batch `(x, y, sample_weight)`."""
+    return batch[0]["token_ids"].shape
+
+
+def keras_batch_size(batch):
+    return len(batch[0]["token_ids"])
+
+
 def padding_summary(warm, measured_ids, real_token_counts):
     """Step counts and how much of the measured batches was padding."""
     import numpy as np
@@ -407,19 +417,16 @@ def run_keras(config, args):
 
     model, batches = build_keras_run(config, args)
 
-    def shape_of(batch):
-        return batch[0]["token_ids"].shape
-
     def train_step(batch):
         x, y, sample_weight = batch
         model.train_on_batch(x, y, sample_weight=sample_weight)
 
-    warm, measured = split_warmup(batches, args.warmup, shape_of)
+    warm, measured = split_warmup(batches, args.warmup, keras_batch_shape)
     for batch in warm:
         train_step(batch)
     # train_on_batch converts the logs to numpy, so each step has finished (JAX
     # dispatches asynchronously) when it returns.
-    result = time_steps(train_step, measured, lambda b: len(b[0]["token_ids"]), args.repeats)
+    result = time_steps(train_step, measured, keras_batch_size, args.repeats)
     token_ids = [batch[0]["token_ids"] for batch in measured]
     result.update(
         **padding_summary(
@@ -445,7 +452,7 @@ def run_floor(config, args):
     attention products (scores, context) with their four gradients, each layer's
     output feeding the next as in the model. The heads, softmax, layer norms,
     GELU, dropout, casts and the embedding are left out, so the figure bounds any
-    implementation from above. The optimizer is timed apart: keras_mtl's AdamW on
+    implementation that updates after its gradients. The optimizer is timed apart: keras_mtl's AdamW on
     the model's trainable variables with dense gradients, as in a training step.
     """
     import keras
@@ -526,29 +533,23 @@ def run_floor(config, args):
     def update():
         model.optimizer.apply(gradients, variables)
 
-    def shape_of(batch):
-        return batch[0]["token_ids"].shape
-
     inputs = {}
     for batch in batches:
-        shape = shape_of(batch)
+        shape = keras_batch_shape(batch)
         if shape not in inputs:
             inputs[shape] = (tensor(shape[0] * shape[1], hidden), tf.constant(shape[0]))
 
     def run_products(batch):
-        dx, _ = products(*inputs[shape_of(batch)])
+        dx, _ = products(*inputs[keras_batch_shape(batch)])
         dx[:1, :1].numpy()
 
-    warm, measured = split_warmup(batches, args.warmup, shape_of)
+    warm, measured = split_warmup(batches, args.warmup, keras_batch_shape)
     for batch in warm:
         run_products(batch)
     for _ in range(3):
         update()
 
-    def examples(batch):
-        return len(batch[0]["token_ids"])
-
-    matmuls = time_steps(run_products, measured, examples, args.repeats)
+    matmuls = time_steps(run_products, measured, keras_batch_size, args.repeats)
     optimizer_seconds = []
     for _ in range(args.repeats):
         start = time.perf_counter()

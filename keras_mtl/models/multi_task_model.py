@@ -193,9 +193,7 @@ class MultiTaskModel(keras.Model):
         }
         super().__init__(inputs=inputs, outputs=outputs, **kwargs)
         self._initialized = True
-        for copies in self.private_layers:
-            for copy, layer in zip(copies, top_layers):
-                copy.set_weights(layer.get_weights())
+        self._start_private_layers_from_encoder()
         for layer in top_layers:
             layer.trainable = False  # replaced by the private copies
 
@@ -642,12 +640,7 @@ class MultiTaskModel(keras.Model):
                     f"Cannot start from that model: its encoder has {key}={theirs.get(key)}, "
                     f"this one {key}={ours.get(key)}.")
         self.backbone.set_weights(source.backbone.get_weights())
-        top_layers = self.backbone.transformer_layers[
-            len(self.backbone.transformer_layers) - len(self.private_layers[0]):
-        ] if self.private_layers else []
-        for copies in self.private_layers:
-            for copy, layer in zip(copies, top_layers):
-                copy.set_weights(layer.get_weights())
+        self._start_private_layers_from_encoder()
         copied = []
         for index, spec in enumerate(self.tasks):
             if spec.name not in source.task_names:
@@ -666,6 +659,17 @@ class MultiTaskModel(keras.Model):
                     mix.set_weights(other_mix.get_weights())
             copied.append(spec.name)
         return copied
+
+    def _start_private_layers_from_encoder(self):
+        """Each task's private copies (`sharing="partial"`) take the weights of the
+        encoder's top layers they replace."""
+        if not self.private_layers:
+            return
+        layers = self.backbone.transformer_layers
+        top_layers = layers[len(layers) - len(self.private_layers[0]):]
+        for copies in self.private_layers:
+            for copy, layer in zip(copies, top_layers):
+                copy.set_weights(layer.get_weights())
 
     # === Construction ===
     @classmethod
